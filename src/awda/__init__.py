@@ -1,0 +1,1 @@
+"""Awda: returns platform."""

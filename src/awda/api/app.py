@@ -1,0 +1,127 @@
+"""The REST API v1: routers, authentication and the one place errors become responses."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from awda.api import orders, policy, returns
+from awda.api.auth import ApiKeyAuth
+from awda.core.errors import DomainError
+from awda.policies.document import PolicyInvalid
+
+log = logging.getLogger(__name__)
+
+api = NinjaAPI(
+    title="Awda API",
+    version="1",
+    description="Returns, policies and orders of one merchant (the API key's).",
+    auth=ApiKeyAuth(),
+    urls_namespace="api-v1",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+api.add_router("/orders", orders.router)
+api.add_router("/returns", returns.router)
+api.add_router("/", policy.router)
+
+
+def _error(request: HttpRequest, status: int, body: dict[str, Any]) -> HttpResponse:
+    return api.create_response(request, body, status=status)
+
+
+def _reason(error: dict[str, Any]) -> str:
+    """A translated reason for a pydantic error, falling back to pydantic's own words."""
+    kind = str(error.get("type", ""))
+    known = {
+        "missing": _("This field is required."),
+        "extra_forbidden": _("This field is not allowed."),
+        "int_parsing": _("Must be a whole number."),
+        "int_type": _("Must be a whole number."),
+        "int_from_float": _("Must be a whole number."),
+        "bool_parsing": _("Must be true or false."),
+        "string_type": _("Must be text."),
+        "datetime_parsing": _("Must be a date and time (ISO 8601)."),
+        "datetime_from_date_parsing": _("Must be a date and time (ISO 8601)."),
+        "decimal_parsing": _("Must be a number."),
+        "enum": _("Must be one of: %(expected)s.")
+        % {"expected": (error.get("ctx") or {}).get("expected", "")},
+        "greater_than_equal": _("Must be at least %(limit)s.")
+        % {"limit": (error.get("ctx") or {}).get("ge", "")},
+        "less_than_equal": _("Must be at most %(limit)s.")
+        % {"limit": (error.get("ctx") or {}).get("le", "")},
+        "string_too_short": _("Too short."),
+        "string_too_long": _("Too long."),
+        "too_short": _("Needs at least %(limit)s item(s).")
+        % {"limit": (error.get("ctx") or {}).get("min_length", "")},
+        "too_long": _("Too many items."),
+        "string_pattern_mismatch": _("Not in the expected format."),
+        "json_invalid": _("The body is not valid JSON."),
+        "model_attributes_type": _("Must be an object."),
+        "dict_type": _("Must be an object."),
+        "list_type": _("Must be a list."),
+    }
+    return str(known.get(kind) or error.get("msg", _("Not valid.")))
+
+
+def _field(loc: Any) -> str:
+    parts = [str(p) for p in (loc or [])]
+    # Ninja prefixes the location with where the value came from and the parameter name.
+    if parts and parts[0] in {"body", "query", "path", "header"}:
+        parts = parts[2:] if len(parts) > 2 and parts[0] == "body" else parts[1:]
+    return ".".join(parts) or "(body)"
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors = [{"field": _field(e.get("loc")), "reason": _reason(e)} for e in exc.errors]
+    return _error(
+        request,
+        422,
+        {"code": "invalid_input", "message": _("Some fields are not valid."), "errors": errors},
+    )
+
+
+@api.exception_handler(PolicyInvalid)
+def on_policy_invalid(request: HttpRequest, exc: PolicyInvalid) -> HttpResponse:
+    errors = [{"field": e.field, "reason": e.reason} for e in exc.errors]
+    return _error(
+        request,
+        422,
+        {"code": "invalid_policy", "message": _("The policy is not valid."), "errors": errors},
+    )
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return _error(request, exc.status, exc.as_dict())
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error(
+        request,
+        401,
+        {"code": "unauthorized", "message": _("A valid API key is required (Bearer token).")},
+    )
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return _error(request, exc.status_code, {"code": "http_error", "message": str(exc)})
+
+
+@api.exception_handler(Exception)
+def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # A bug, not a user error: logged with its traceback, answered without internals.
+    log.exception("unhandled error in %s %s", request.method, request.path)
+    return _error(
+        request,
+        500,
+        {"code": "internal_error", "message": _("Something went wrong on our side.")},
+    )

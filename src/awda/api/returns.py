@@ -1,0 +1,105 @@
+"""/api/v1/returns: create, read, list and move returns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.http import HttpRequest
+from ninja import Path, Query, Router, Schema
+from ninja.pagination import LimitOffsetPagination, paginate
+from pydantic import Field
+
+from awda.api.auth import merchant_of
+from awda.returns import selectors, services
+from awda.returns.models import Return, ReturnStatus
+from awda.returns.schemas import (
+    NoteIn,
+    ReasonOut,
+    RejectIn,
+    ReturnIn,
+    ReturnOut,
+    ReturnSummaryOut,
+)
+
+router = Router(tags=["returns"])
+
+
+@router.post("", response={201: ReturnOut, 200: ReturnOut}, summary="Create a return")
+def create_return(request: HttpRequest, payload: ReturnIn) -> tuple[int, ReturnOut]:
+    merchant = merchant_of(request)
+    key = payload.idempotency_key or request.headers.get("Idempotency-Key") or None
+    ret = services.request_return(
+        merchant=merchant,
+        order_number=payload.order_number,
+        items=[i.to_request() for i in payload.items],
+        method=payload.method,
+        language=payload.language,
+        channel="api",
+        actor="api",
+        idempotency_key=key,
+    )
+    fresh = selectors.get_return(merchant=merchant, number=ret.number)
+    return 201, ReturnOut.from_orm(fresh)
+
+
+class ReturnFilters(Schema):
+    status: ReturnStatus | None = None
+    order_number: str | None = Field(default=None, max_length=40)
+    customer_email: str | None = Field(default=None, max_length=254)
+    requested_after: datetime | None = None
+    requested_before: datetime | None = None
+
+
+@router.get("", response=list[ReturnSummaryOut], summary="List returns, newest first")
+@paginate(LimitOffsetPagination)
+def list_returns(request: HttpRequest, filters: Query[ReturnFilters]) -> list[ReturnSummaryOut]:
+    qs = selectors.list_returns(merchant=merchant_of(request), **filters.model_dump())
+    return qs  # type: ignore[return-value]  # paginate slices the queryset, then serialises
+
+
+@router.get("/reasons", response=list[ReasonOut], summary="The merchant's return reasons")
+def list_reasons(request: HttpRequest) -> list[ReasonOut]:
+    return [
+        ReasonOut(
+            code=r.code,
+            parent=r.parent.code if r.parent else None,
+            label_en=r.label_en,
+            label_ar=r.label_ar,
+            merchant_fault=r.merchant_fault,
+        )
+        for r in selectors.list_reasons(merchant=merchant_of(request))
+    ]
+
+
+@router.get("/{number}", response=ReturnOut, summary="Get a return with items and timeline")
+def read_return(request: HttpRequest, number: Path[str]) -> ReturnOut:
+    return ReturnOut.from_orm(selectors.get_return(merchant=merchant_of(request), number=number))
+
+
+def _reloaded(request: HttpRequest, ret: Return) -> ReturnOut:
+    return ReturnOut.from_orm(selectors.get_return(merchant=merchant_of(request), number=ret.number))
+
+
+@router.post("/{number}/approve", response=ReturnOut, summary="Approve a return under review")
+def approve(request: HttpRequest, number: Path[str], payload: NoteIn) -> ReturnOut:
+    ret = services.approve_return(
+        merchant=merchant_of(request), number=number, actor="api", note=payload.note
+    )
+    return _reloaded(request, ret)
+
+
+@router.post("/{number}/reject", response=ReturnOut, summary="Reject a return")
+def reject(request: HttpRequest, number: Path[str], payload: RejectIn) -> ReturnOut:
+    ret = services.reject_return(
+        merchant=merchant_of(request), number=number, actor="api", reason=payload.reason
+    )
+    return _reloaded(request, ret)
+
+
+@router.post("/{number}/cancel", response=ReturnOut, summary="Cancel a return")
+def cancel(request: HttpRequest, number: Path[str], payload: NoteIn) -> ReturnOut:
+    ret = services.cancel_return(
+        merchant=merchant_of(request), number=number, actor="api", note=payload.note
+    )
+    return _reloaded(request, ret)
+

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class CatalogConfig(AppConfig):
+    name = "awda.catalog"
+    label = "catalog"
+    default_auto_field = "django.db.models.BigAutoField"

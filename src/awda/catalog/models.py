@@ -1,0 +1,109 @@
+"""Products, variants, suppliers, categories, locations and stock."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from awda.merchants.models import MerchantOwned
+
+
+class Supplier(MerchantOwned):
+    code = models.CharField(max_length=60)
+    name = models.CharField(max_length=120)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "code"], name="supplier_code_per_merchant")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Category(MerchantOwned):
+    code = models.CharField(max_length=60)
+    name_en = models.CharField(max_length=120)
+    name_ar = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        verbose_name_plural = "categories"
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "code"], name="category_code_per_merchant")
+        ]
+
+    def __str__(self) -> str:
+        return self.name_en
+
+
+class Product(MerchantOwned):
+    external_id = models.CharField(max_length=80)
+    title_en = models.CharField(max_length=200)
+    title_ar = models.CharField(max_length=200, blank=True)
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL)
+    supplier = models.ForeignKey(Supplier, null=True, blank=True, on_delete=models.SET_NULL)
+    tags = models.JSONField(default=list, blank=True)
+    final_sale = models.BooleanField(default=False)
+    returnable = models.BooleanField(default=True)
+    image_url = models.URLField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "external_id"], name="product_external_id_per_merchant"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title_en
+
+
+class Variant(MerchantOwned):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
+    sku = models.CharField(max_length=80)
+    options = models.JSONField(default=dict, blank=True)  # {"size": "M", "colour": "black"}
+    price_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    barcode = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "sku"], name="variant_sku_per_merchant"),
+            models.CheckConstraint(
+                condition=models.Q(price_minor__gte=0), name="variant_price_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.sku
+
+
+class Location(MerchantOwned):
+    code = models.CharField(max_length=40)
+    name = models.CharField(max_length=120)
+    is_default = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "code"], name="location_code_per_merchant"),
+            models.UniqueConstraint(
+                fields=["merchant"],
+                condition=models.Q(is_default=True),
+                name="one_default_location_per_merchant",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Stock(MerchantOwned):
+    """Units of a variant at a location (the warehouse issue turns this into a ledger)."""
+
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="stock")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="stock")
+    on_hand = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["variant", "location"], name="stock_per_location"),
+        ]

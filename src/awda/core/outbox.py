@@ -1,0 +1,108 @@
+"""Writing events in the caller's transaction and dispatching them after commit.
+
+A service calls :func:`record_event` inside its ``transaction.atomic()`` block. After the
+commit the event id is handed to the job queue (never inside the transaction); the job runs
+every handler registered for the event's name, each at most once per event (a
+``HandledEvent`` row written in the handler's own transaction). A periodic sweep re-enqueues
+events that were committed but never dispatched, e.g. when the process died in between.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils.module_loading import import_string
+
+from awda.core import clock
+from awda.core.models import Event, HandledEvent
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Event], None]
+
+
+def record_event(
+    name: str,
+    payload: Mapping[str, Any],
+    *,
+    merchant_id: int | None,
+    aggregate_type: str = "",
+    aggregate_id: str | int = "",
+) -> Event:
+    """Write an event in the current transaction; it is dispatched once that commits."""
+    event = Event.objects.create(
+        name=name,
+        payload=dict(payload),
+        merchant_id=merchant_id,
+        aggregate_type=aggregate_type,
+        aggregate_id=str(aggregate_id),
+        created_at=clock.now(),
+    )
+    event_id = str(event.id)
+    transaction.on_commit(lambda: _enqueue(event_id))
+    return event
+
+
+def _enqueue(event_id: str) -> None:
+    enqueue: Callable[[str], Any] = import_string(settings.AWDA_OUTBOX_ENQUEUE)
+    try:
+        enqueue(event_id)
+    except Exception:
+        # The queue being down must not fail a committed request: the sweep picks it up.
+        log.exception("could not enqueue event %s; the outbox sweep will retry", event_id)
+
+
+@dataclass(frozen=True)
+class DispatchResult:
+    ran: int
+    complete: bool  # every handler has now run for this event
+
+
+def dispatch(event_id: str, handlers: Mapping[str, Sequence[Handler]]) -> DispatchResult:
+    """Run the handlers of one event that have not run yet."""
+    event = Event.objects.filter(pk=event_id).first()
+    if event is None or event.dispatched_at is not None:
+        return DispatchResult(ran=0, complete=True)
+    ran = 0
+    failed = False
+    for handler in handlers.get(event.name, ()):
+        key = f"{handler.__module__}.{handler.__qualname__}"
+        try:
+            with transaction.atomic():
+                # The marker and the handler's own writes commit together, or neither does.
+                HandledEvent.objects.create(event=event, handler=key)
+                handler(event)
+            ran += 1
+        except IntegrityError:
+            if HandledEvent.objects.filter(event=event, handler=key).exists():
+                continue  # another worker handled it already
+            failed = True
+            log.exception("handler %s failed on event %s", key, event_id)
+        except Exception as exc:
+            failed = True
+            Event.objects.filter(pk=event.pk).update(last_error=f"{key}: {exc}"[:2000])
+            log.exception("handler %s failed on event %s", key, event_id)
+    Event.objects.filter(pk=event.pk).update(attempts=F("attempts") + 1)
+    if not failed:
+        Event.objects.filter(pk=event.pk, dispatched_at__isnull=True).update(
+            dispatched_at=clock.now()
+        )
+    return DispatchResult(ran=ran, complete=not failed)
+
+
+def undispatched_event_ids(*, older_than: timedelta, limit: int = 500) -> list[str]:
+    """Events committed a while ago and still not dispatched (the sweep's work list)."""
+    cutoff = clock.now() - older_than
+    ids = (
+        Event.objects.filter(dispatched_at__isnull=True, created_at__lt=cutoff, attempts__lt=25)
+        .order_by("created_at")
+        .values_list("id", flat=True)[:limit]
+    )
+    return [str(i) for i in ids]

@@ -1,0 +1,56 @@
+"""``awda demo``: ``awda run`` with a realistic bilingual demo store seeded first."""
+
+from __future__ import annotations
+
+import sys
+from argparse import ArgumentParser
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from awda.demo import seed_demo
+from awda.management.commands.run import serve
+
+
+class Command(BaseCommand):
+    help = "Seed the demo store (once), print how to use it, then run Awda."
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--web-workers", type=int, default=2)
+        parser.add_argument("--orders", type=int, default=2000)
+        parser.add_argument(
+            "--no-serve", action="store_true", help="seed and print, but don't start the server"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        info = seed_demo(orders=options["orders"])
+        base = f"http://{options['host']}:{options['port']}"
+        w = self.stdout.write
+        w("")
+        w(self.style.SUCCESS("Awda demo store is ready"))
+        w(f"  API docs:        {base}/api/v1/docs")
+        w(f"  OpenAPI:         {base}/api/v1/openapi.json")
+        w(f"  Admin:           {base}/admin/  (user {info.staff_username}, "
+          f"password {info.staff_password})")  # fmt: skip
+        w(f"  API key:         {info.api_key}")
+        w(f"  Try:             curl -H 'Authorization: Bearer {info.api_key}' "
+          f"{base}/api/v1/orders/{info.example_order}/returnable-lines")  # fmt: skip
+        w(f"  Data directory:  {settings.DATA_DIR}")
+        w("")
+        if options["no_serve"]:
+            return
+        sys.exit(
+            serve(
+                host=options["host"],
+                port=options["port"],
+                web_workers=options["web_workers"],
+                stdout=self.stdout,
+            )
+        )

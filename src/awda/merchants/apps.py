@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class MerchantsConfig(AppConfig):
+    name = "awda.merchants"
+    label = "merchants"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,102 @@
+"""Use cases for merchants, staff and API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from awda.core import clock
+from awda.merchants.models import ApiKey, Merchant, StaffMembership, StaffRole
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key: ApiKey
+    plaintext: str  # shown once, never stored
+
+
+def hash_secret(secret: str) -> str:
+    # API secrets are 256-bit random strings, so a fast hash is enough: there is nothing
+    # to brute-force, and a slow KDF would cost every API request.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_merchant(
+    *,
+    slug: str,
+    name: str,
+    name_ar: str = "",
+    currency: str = "SAR",
+    country: str = "SA",
+    default_language: str = "ar",
+) -> Merchant:
+    """Create a merchant with nothing else yet (reasons and policy are set up separately)."""
+    with transaction.atomic():
+        return Merchant.objects.create(
+            slug=slug,
+            name=name,
+            name_ar=name_ar,
+            currency=currency,
+            country=country,
+            default_language=default_language,
+        )
+
+
+def issue_api_key(*, merchant: Merchant, name: str) -> IssuedKey:
+    """Create an API key for one merchant and return its plaintext once."""
+    prefix = secrets.token_hex(4)
+    secret = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        key = ApiKey.objects.create(
+            merchant=merchant, name=name, prefix=prefix, secret_hash=hash_secret(secret)
+        )
+    return IssuedKey(key=key, plaintext=f"awda_{prefix}_{secret}")
+
+
+def revoke_api_key(*, merchant: Merchant, prefix: str) -> None:
+    """Revoke a key; requests with it are refused from now on."""
+    with transaction.atomic():
+        ApiKey.objects.for_merchant(merchant).filter(
+            prefix=prefix, revoked_at__isnull=True
+        ).update(revoked_at=clock.now())
+
+
+def authenticate_api_key(token: str) -> Merchant | None:
+    """The merchant a bearer token belongs to, or None for any unknown or revoked key."""
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != "awda":
+        return None
+    _, prefix, secret = parts
+    key = (
+        ApiKey.objects.select_related("merchant")
+        .filter(prefix=prefix, revoked_at__isnull=True)
+        .first()
+    )
+    if key is None:
+        return None
+    if not hmac.compare_digest(key.secret_hash, hash_secret(secret)):
+        return None
+    return key.merchant
+
+
+def add_staff(
+    *, merchant: Merchant, username: str, email: str, password: str, role: StaffRole
+) -> StaffMembership:
+    """Create (or reuse) a user and give them a role at ``merchant``."""
+    user_model = get_user_model()
+    with transaction.atomic():
+        user: AbstractBaseUser | None = user_model.objects.filter(username=username).first()
+        if user is None:
+            user = user_model.objects.create_user(  # type: ignore[attr-defined]
+                username=username, email=email, password=password
+            )
+        membership, _created = StaffMembership.objects.update_or_create(
+            merchant=merchant, user=user, defaults={"role": role}
+        )
+        return membership

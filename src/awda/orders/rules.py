@@ -1,0 +1,38 @@
+"""Pure helpers for order data: contact normalisation and line money."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from awda.core.money import round_minor
+
+_NON_DIGITS = re.compile(r"[^\d]")
+# Arabic-Indic and Extended Arabic-Indic digits, which shoppers type on Arabic keyboards.
+_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+
+
+def normalise_email(raw: str) -> str:
+    return raw.strip().lower()
+
+
+def normalise_phone(raw: str) -> str:
+    """Digits only with a leading ``+`` when one was typed; ``00`` becomes ``+``."""
+    text = raw.strip().translate(_DIGITS)
+    plus = text.startswith("+") or text.startswith("00")
+    digits = _NON_DIGITS.sub("", text)
+    if text.startswith("00"):
+        digits = digits[2:]
+    return f"+{digits}" if plus and digits else digits
+
+
+def line_tax_minor(
+    *, net_minor: int, tax_rate: Decimal, prices_include_tax: bool
+) -> int:
+    """Tax of a line from its net amount (after discount), half-even at the minor unit."""
+    if tax_rate <= 0 or net_minor <= 0:
+        return 0
+    if prices_include_tax:
+        # The tax already inside a tax-inclusive price: net × r / (100 + r).
+        return round_minor(Decimal(net_minor) * tax_rate / (Decimal(100) + tax_rate))
+    return round_minor(Decimal(net_minor) * tax_rate / Decimal(100))

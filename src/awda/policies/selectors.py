@@ -1,0 +1,79 @@
+"""Reading the active policy, parsed once per version and process."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from functools import lru_cache
+
+from django.utils.translation import gettext_lazy as _
+
+from awda.core.errors import NotFound
+from awda.merchants.models import Merchant
+from awda.orders.models import Order, OrderLine
+from awda.policies.document import PolicyDocument, parse_policy
+from awda.policies.models import ReturnPolicy
+from awda.policies.rules import CustomerHistory, LineFacts, OrderFacts
+
+
+@lru_cache(maxsize=1024)
+def _parsed(policy_id: int) -> PolicyDocument:
+    # Versions are immutable, so a parsed document can be kept for the process's life.
+    row = ReturnPolicy.objects.only("document").get(pk=policy_id)
+    return parse_policy(row.document)
+
+
+def active_policy(*, merchant: Merchant) -> tuple[int, PolicyDocument]:
+    """(version, document) of the merchant's active policy, or NotFound."""
+    row = (
+        ReturnPolicy.objects.for_merchant(merchant)
+        .filter(is_active=True)
+        .values_list("pk", "version")
+        .first()
+    )
+    if row is None:
+        raise NotFound(_("This store has no return policy yet."), details={"resource": "policy"})
+    policy_id, version = row
+    return version, _parsed(policy_id)
+
+
+def facts_for_order(
+    order: Order, lines: Sequence[OrderLine]
+) -> tuple[OrderFacts, dict[int, LineFacts]]:
+    """The plain facts the policy engine needs, from an order (with customer) and its lines."""
+    customer = order.customer
+    rate = (
+        Decimal(customer.units_returned) / Decimal(customer.units_bought)
+        if customer.units_bought
+        else Decimal(0)
+    )
+    order_facts = OrderFacts(
+        currency=order.currency,
+        order_value_minor=order.total_minor,
+        placed_at=order.placed_at,
+        delivered_at=order.delivered_at,
+        payment_method=order.payment_method,
+        country=order.shipping_country or None,
+        order_tags=frozenset(order.tags),
+        customer_tags=frozenset(customer.tags),
+        customer=CustomerHistory(
+            returns_count=customer.returns_count,
+            return_rate=rate,
+            returns_value_minor=customer.returns_value_minor,
+        ),
+    )
+    line_facts = {}
+    for line in lines:
+        product = line.product
+        line_facts[line.pk] = LineFacts(
+            line_ref=line.line_ref,
+            product_id=product.external_id if product else "",
+            sku=line.sku,
+            category=product.category.code if product and product.category else None,
+            tags=frozenset(product.tags) if product else frozenset(),
+            supplier=product.supplier.code if product and product.supplier else None,
+            unit_price_minor=line.unit_price_minor,
+            final_sale=product.final_sale if product else False,
+            returnable=product.returnable if product else True,
+        )
+    return order_facts, line_facts

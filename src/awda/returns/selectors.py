@@ -1,0 +1,147 @@
+"""Reads of returns and of what an order can still return, scoped to one merchant."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import Prefetch, QuerySet
+
+from awda.core import clock
+from awda.core.errors import NotFound
+from awda.core.ids import normalise_return_number
+from awda.core.money import Money
+from awda.merchants.models import Merchant
+from awda.orders.models import Order
+from awda.orders.selectors import get_order
+from awda.policies.explain import explain_both
+from awda.policies.rules import LineDecision, evaluate_order
+from awda.policies.selectors import active_policy, facts_for_order
+from awda.returns.models import Return, ReturnItem, ReturnReason, TimelineEntry
+from awda.returns.quote import QuoteLine, ReturnQuote, quote_return
+
+
+@dataclass(frozen=True)
+class ReturnableLine:
+    line_ref: str
+    sku: str
+    title_en: str
+    title_ar: str
+    quantity: int
+    returnable_quantity: int
+    decision: LineDecision
+    explanation: dict[str, list[str]]
+    preview: ReturnQuote | None  # every still-returnable unit, before return shipping
+
+
+def returnable_lines(
+    *, merchant: Merchant, order_number: str, now: datetime | None = None
+) -> tuple[Order, int, list[ReturnableLine]]:
+    """Each line of an order with the policy's decision, its explanation and a quote preview."""
+    order = get_order(merchant=merchant, number=order_number)
+    lines = list(order.lines.all())
+    version, policy = active_policy(merchant=merchant)
+    order_facts, line_facts = facts_for_order(order, lines)
+    moment = now or clock.now()
+    decisions = evaluate_order(policy, order_facts, [line_facts[li.pk] for li in lines], now=moment)
+    result = []
+    for line, decision in zip(lines, decisions, strict=True):
+        available = line.delivered_quantity - line.returned_quantity
+        preview = None
+        if decision.returnable and available > 0:
+            outcome = decision.outcome
+            currency = order.currency
+            preview = quote_return(
+                currency=currency,
+                lines=[
+                    QuoteLine(
+                        line_ref=line.line_ref,
+                        unit_price=Money(line.unit_price_minor, currency),
+                        ordered_quantity=line.quantity,
+                        discount_total=Money(line.discount_minor, currency),
+                        tax_total=Money(line.tax_minor, currency),
+                        prices_include_tax=order.prices_include_tax,
+                        already_returned_quantity=line.returned_quantity,
+                        return_quantity=available,
+                        restocking_fee_percent=outcome.restocking_fee_percent,
+                        restocking_fee_flat=Money(outcome.restocking_fee_flat_minor, currency),
+                        waive_restocking=False,
+                        exchange_unit_price=None,
+                    )
+                ],
+                return_shipping_fee=Money(0, currency),
+                waive_return_shipping=True,
+                store_credit_bonus_percent=Decimal(outcome.store_credit_bonus_percent),
+                store_credit_bonus_flat=Money(outcome.store_credit_bonus_flat_minor, currency),
+            )
+        result.append(
+            ReturnableLine(
+                line_ref=line.line_ref,
+                sku=line.sku,
+                title_en=line.title_en,
+                title_ar=line.title_ar,
+                quantity=line.quantity,
+                returnable_quantity=available if decision.returnable else 0,
+                decision=decision,
+                explanation=explain_both(decision),
+                preview=preview,
+            )
+        )
+    return order, version, result
+
+
+def get_return(*, merchant: Merchant, number: str) -> Return:
+    """A return with its order, items and timeline, or NotFound."""
+    ret = (
+        Return.objects.for_merchant(merchant)
+        .select_related("order", "customer")
+        .prefetch_related(
+            Prefetch(
+                "items",
+                queryset=ReturnItem.objects.select_related("order_line", "exchange_variant").order_by(
+                    "pk"
+                ),
+            ),
+            Prefetch("timeline", queryset=TimelineEntry.objects.order_by("at", "pk")),
+        )
+        .filter(number=normalise_return_number(number))
+        .first()
+    )
+    if ret is None:
+        raise NotFound(details={"return": number})
+    return ret
+
+
+def list_returns(
+    *,
+    merchant: Merchant,
+    status: str | None = None,
+    order_number: str | None = None,
+    customer_email: str | None = None,
+    requested_after: datetime | None = None,
+    requested_before: datetime | None = None,
+) -> QuerySet[Return]:
+    """Returns of one merchant, newest first, filtered."""
+    qs = Return.objects.for_merchant(merchant).select_related("order", "customer")
+    if status:
+        qs = qs.filter(status=status)
+    if order_number:
+        qs = qs.filter(order__number=order_number)
+    if customer_email:
+        qs = qs.filter(customer__email=customer_email.strip().lower())
+    if requested_after:
+        qs = qs.filter(requested_at__gte=requested_after)
+    if requested_before:
+        qs = qs.filter(requested_at__lt=requested_before)
+    return qs.order_by("-requested_at", "-pk")
+
+
+def list_reasons(*, merchant: Merchant) -> list[ReturnReason]:
+    """Active reasons of a merchant with their sub-reasons, in display order."""
+    return list(
+        ReturnReason.objects.for_merchant(merchant)
+        .filter(active=True)
+        .select_related("parent")
+        .order_by("position", "pk")
+    )

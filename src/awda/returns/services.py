@@ -1,0 +1,666 @@
+"""Return use cases. Each is one transaction writing the state change (compare-and-swap),
+a timeline entry and outbox events; nothing else writes a return's status."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils.translation import gettext_lazy as _
+
+from awda.catalog.models import Variant
+from awda.core import clock
+from awda.core.errors import InvalidInput, InvalidTransition, NotFound
+from awda.core.ids import new_return_number, normalise_return_number
+from awda.core.money import Money
+from awda.core.outbox import record_event
+from awda.merchants.models import Merchant
+from awda.orders.models import Order, OrderLine
+from awda.policies.rules import LineDecision, evaluate_line
+from awda.policies.selectors import active_policy, facts_for_order
+from awda.returns import errors
+from awda.returns.models import (
+    Reception,
+    Resolution,
+    Return,
+    ReturnItem,
+    ReturnMethod,
+    ReturnReason,
+    ReturnStatus,
+    TimelineEntry,
+)
+from awda.returns.quote import QuoteLine, ReturnQuote, quote_return
+from awda.returns.rules import RELEASES_UNITS, TERMINAL, next_status
+
+
+@dataclass(frozen=True)
+class ItemRequest:
+    line_ref: str
+    quantity: int
+    reason: str
+    sub_reason: str = ""
+    comment: str = ""
+    resolution: str = Resolution.REFUND
+    exchange_sku: str | None = None
+
+
+@dataclass(frozen=True)
+class ReceivedItem:
+    line_ref: str
+    quantity: int
+    reception: str = Reception.RECEIVED
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _event_payload(ret: Return, **extra: Any) -> dict[str, Any]:
+    return {
+        "return_id": ret.pk,
+        "number": ret.number,
+        "order_id": ret.order_id,
+        "customer_id": ret.customer_id,
+        "status": ret.status,
+        **extra,
+    }
+
+
+def _timeline(ret: Return, *, kind: str, actor: str, at: datetime, **fields: Any) -> None:
+    TimelineEntry.objects.create(
+        merchant_id=ret.merchant_id, return_request=ret, kind=kind, actor=actor, at=at, **fields
+    )
+
+
+_EVENT_FOR_STATUS: dict[str, str] = {
+    ReturnStatus.APPROVED: "ReturnApproved",
+    ReturnStatus.PENDING_REVIEW: "ReturnFlaggedForReview",
+    ReturnStatus.REJECTED: "ReturnRejected",
+    ReturnStatus.CANCELLED: "ReturnCancelled",
+    ReturnStatus.EXPIRED: "ReturnExpired",
+    ReturnStatus.IN_TRANSIT: "FirstScanRecorded",
+    ReturnStatus.DELIVERED: "ParcelDelivered",
+    ReturnStatus.RECEIVED: "ReturnReceived",
+    ReturnStatus.COMPLETED: "ReturnCompleted",
+}
+
+
+def _transition(
+    ret: Return,
+    action: str,
+    *,
+    actor: str,
+    now: datetime,
+    note: str = "",
+    changes: dict[str, Any] | None = None,
+) -> Return:
+    """Move ``ret`` by ``action`` with a compare-and-swap; the caller holds the transaction."""
+    target = next_status(ret.status, action)
+    if target is None:
+        raise InvalidTransition(details={"current_status": ret.status, "action": action})
+    fields: dict[str, Any] = {"status": target, "updated_at": now, **(changes or {})}
+    if target in TERMINAL:
+        fields["closed_at"] = now
+    updated = Return.objects.filter(pk=ret.pk, status=ret.status).update(**fields)
+    if updated != 1:
+        # Someone else moved it first: report the state they left it in.
+        current = Return.objects.filter(pk=ret.pk).values_list("status", flat=True).first()
+        raise InvalidTransition(details={"current_status": current, "action": action})
+    previous = ret.status
+    for key, value in fields.items():
+        setattr(ret, key, value)
+    if target in RELEASES_UNITS:
+        _release_units(ret)
+    _timeline(
+        ret, kind="status_changed", actor=actor, at=now, from_status=previous, to_status=target,
+        note=note,
+    )
+    record_event(
+        _EVENT_FOR_STATUS[target],
+        _event_payload(ret, from_status=previous, note=note),
+        merchant_id=ret.merchant_id,
+        aggregate_type="return",
+        aggregate_id=ret.pk,
+    )
+    return ret
+
+
+def _release_units(ret: Return) -> None:
+    items = list(ReturnItem.objects.filter(return_request=ret).values_list("order_line_id", "quantity"))
+    # Lines locked in primary-key order, as everywhere, so two releases can't deadlock.
+    line_ids = sorted(line_id for line_id, _ in items)
+    list(OrderLine.objects.select_for_update().filter(pk__in=line_ids).order_by("pk"))
+    for line_id, quantity in sorted(items):
+        OrderLine.objects.filter(pk=line_id).update(returned_quantity=F("returned_quantity") - quantity)
+
+
+def _load_for_update(merchant: Merchant, number: str) -> Return:
+    ret = (
+        Return.objects.for_merchant(merchant)
+        .select_for_update()
+        .filter(number=normalise_return_number(number))
+        .first()
+    )
+    if ret is None:
+        raise NotFound(details={"return": number})
+    return ret
+
+
+# -- request ----------------------------------------------------------------------------------
+
+
+def _validate_items(items: Sequence[ItemRequest]) -> None:
+    if not items:
+        raise InvalidInput(_("Choose at least one item to return."), field="items")
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        if item.line_ref in seen:
+            raise InvalidInput(_("Each item may appear once."), field=f"items.{i}.line_ref")
+        seen.add(item.line_ref)
+        if item.quantity < 1:
+            raise InvalidInput(_("Quantity must be at least 1."), field=f"items.{i}.quantity")
+        if item.resolution not in Resolution.values:
+            raise InvalidInput(_("Unknown resolution."), field=f"items.{i}.resolution")
+
+
+def _check_reasons(merchant: Merchant, items: Sequence[ItemRequest]) -> None:
+    codes = {i.reason for i in items} | {i.sub_reason for i in items if i.sub_reason}
+    known = {
+        code: parent
+        for code, parent in ReturnReason.objects.for_merchant(merchant)
+        .filter(code__in=codes, active=True)
+        .values_list("code", "parent__code")
+    }
+    for i, item in enumerate(items):
+        if item.reason not in known or known[item.reason] is not None:
+            raise errors.UnknownReason(field=f"items.{i}.reason", details={"reason": item.reason})
+        if item.sub_reason and known.get(item.sub_reason, "") != item.reason:
+            raise errors.UnknownReason(
+                field=f"items.{i}.sub_reason", details={"sub_reason": item.sub_reason}
+            )
+
+
+def _check_decision(i: int, item: ItemRequest, line: OrderLine, decision: LineDecision) -> None:
+    if not decision.returnable:
+        error = errors.BLOCKING_ERRORS.get(decision.blocking or "", errors.NotReturnable)
+        raise error(field=f"items.{i}.line_ref", details={"line_ref": line.line_ref})
+    available = line.delivered_quantity - line.returned_quantity
+    if item.quantity > available:
+        raise errors.QuantityExceedsReturnable(
+            field=f"items.{i}.quantity",
+            details={"line_ref": line.line_ref, "requested": item.quantity, "returnable": available},
+        )
+    if item.resolution not in decision.outcome.resolutions:
+        raise errors.ResolutionNotAllowed(
+            field=f"items.{i}.resolution",
+            details={"allowed": list(decision.outcome.resolutions)},
+        )
+
+
+def _exchange_variant(
+    merchant: Merchant, i: int, item: ItemRequest, line: OrderLine, decision: LineDecision
+) -> Variant | None:
+    if item.resolution != Resolution.EXCHANGE:
+        return None
+    scope = decision.outcome.exchange_scope
+    if scope == "none" or not item.exchange_sku:
+        raise errors.ExchangeNotAllowed(field=f"items.{i}.exchange_sku")
+    variant = (
+        Variant.objects.for_merchant(merchant).filter(sku=item.exchange_sku).first()
+    )
+    if variant is None:
+        raise errors.ExchangeNotAllowed(
+            _("Unknown product for the exchange."), field=f"items.{i}.exchange_sku"
+        )
+    if scope == "same_product" and variant.product_id != line.product_id:
+        raise errors.ExchangeNotAllowed(
+            _("Exchanges are for another size or colour of the same product."),
+            field=f"items.{i}.exchange_sku",
+        )
+    return variant
+
+
+def _build_quote(
+    order: Order,
+    items: Sequence[ItemRequest],
+    lines: dict[str, OrderLine],
+    decisions: dict[str, LineDecision],
+    exchange_variants: dict[str, Variant | None],
+) -> ReturnQuote:
+    currency = order.currency
+    quote_lines = []
+    shipping_waived = True
+    shipping_fee = 0
+    bonus_percent: Decimal | None = None
+    bonus_flat: int | None = None
+    for item in items:
+        line = lines[item.line_ref]
+        outcome = decisions[item.line_ref].outcome
+        variant = exchange_variants.get(item.line_ref)
+        waive_restocking = item.reason in outcome.waive_restocking_for_reasons
+        quote_lines.append(
+            QuoteLine(
+                line_ref=line.line_ref,
+                unit_price=Money(line.unit_price_minor, currency),
+                ordered_quantity=line.quantity,
+                discount_total=Money(line.discount_minor, currency),
+                tax_total=Money(line.tax_minor, currency),
+                prices_include_tax=order.prices_include_tax,
+                already_returned_quantity=line.returned_quantity,
+                return_quantity=item.quantity,
+                restocking_fee_percent=outcome.restocking_fee_percent,
+                restocking_fee_flat=Money(outcome.restocking_fee_flat_minor, currency),
+                waive_restocking=waive_restocking,
+                exchange_unit_price=Money(variant.price_minor, currency) if variant else None,
+            )
+        )
+        item_waived = (
+            outcome.return_shipping_paid_by == "merchant"
+            or item.reason in outcome.waive_shipping_for_reasons
+            or (item.resolution == Resolution.EXCHANGE and outcome.waive_shipping_for_exchanges)
+        )
+        if not item_waived:
+            shipping_waived = False
+            shipping_fee = max(shipping_fee, outcome.return_shipping_fee_minor)
+        # Several items may match rules with different bonuses: the return gets the
+        # smallest, so adding an item never raises the bonus on the others.
+        p, f = outcome.store_credit_bonus_percent, outcome.store_credit_bonus_flat_minor
+        bonus_percent = p if bonus_percent is None else min(bonus_percent, p)
+        bonus_flat = f if bonus_flat is None else min(bonus_flat, f)
+    return quote_return(
+        currency=currency,
+        lines=quote_lines,
+        return_shipping_fee=Money(shipping_fee, currency),
+        waive_return_shipping=shipping_waived,
+        store_credit_bonus_percent=bonus_percent or Decimal(0),
+        store_credit_bonus_flat=Money(bonus_flat or 0, currency),
+    )
+
+
+def request_return(
+    *,
+    merchant: Merchant,
+    order_number: str,
+    items: Sequence[ItemRequest],
+    method: str,
+    language: str = "en",
+    channel: str = "api",
+    actor: str = "api",
+    idempotency_key: str | None = None,
+) -> Return:
+    """Open a return for some units of an order, checked against the policy and quoted.
+
+    Approved at once unless the policy asks for a manual review. With an idempotency key,
+    a repeated request returns the return the first one created.
+    """
+    _validate_items(items)
+    if method not in ReturnMethod.values:
+        raise InvalidInput(_("Unknown return method."), field="method")
+    if idempotency_key:
+        existing = _by_idempotency_key(merchant, idempotency_key)
+        if existing is not None:
+            return existing
+    _check_reasons(merchant, items)
+    try:
+        return _request_return(
+            merchant=merchant,
+            order_number=order_number,
+            items=items,
+            method=method,
+            language=language,
+            channel=channel,
+            actor=actor,
+            idempotency_key=idempotency_key,
+        )
+    except IntegrityError:
+        # Two requests with one idempotency key raced: the loser returns the winner's return.
+        if idempotency_key:
+            existing = _by_idempotency_key(merchant, idempotency_key)
+            if existing is not None:
+                return existing
+        raise
+
+
+def _by_idempotency_key(merchant: Merchant, key: str) -> Return | None:
+    return Return.objects.for_merchant(merchant).filter(idempotency_key=key).first()
+
+
+def _request_return(
+    *,
+    merchant: Merchant,
+    order_number: str,
+    items: Sequence[ItemRequest],
+    method: str,
+    language: str,
+    channel: str,
+    actor: str,
+    idempotency_key: str | None,
+) -> Return:
+    now = clock.now()
+    with transaction.atomic():
+        order = (
+            Order.objects.for_merchant(merchant)
+            .select_related("customer")
+            .filter(number=order_number)
+            .first()
+        )
+        if order is None:
+            raise NotFound(details={"order": order_number})
+        refs = [i.line_ref for i in items]
+        # Row locks on the order's lines, always in primary-key order: concurrent returns of
+        # the same order queue here instead of deadlocking, and each sees the units the
+        # previous one took.
+        locked = list(
+            OrderLine.objects.select_for_update(of=("self",))
+            .filter(order=order, line_ref__in=refs)
+            .select_related("product", "product__category", "product__supplier")
+            .order_by("pk")
+        )
+        lines = {line.line_ref: line for line in locked}
+        for i, item in enumerate(items):
+            if item.line_ref not in lines:
+                raise NotFound(
+                    _("This order has no such line."),
+                    field=f"items.{i}.line_ref",
+                    details={"line_ref": item.line_ref},
+                )
+        version, policy = active_policy(merchant=merchant)
+        order_facts, line_facts = facts_for_order(order, locked)
+        decisions: dict[str, LineDecision] = {}
+        exchange_variants: dict[str, Variant | None] = {}
+        for i, item in enumerate(items):
+            line = lines[item.line_ref]
+            decision = evaluate_line(
+                policy, order_facts, line_facts[line.pk], now=now, reason=item.reason
+            )
+            _check_decision(i, item, line, decision)
+            decisions[item.line_ref] = decision
+            exchange_variants[item.line_ref] = _exchange_variant(merchant, i, item, line, decision)
+        for decision in decisions.values():
+            if method not in decision.outcome.methods:
+                raise errors.MethodNotAllowed(
+                    field="method", details={"allowed": list(decision.outcome.methods)}
+                )
+        if method == ReturnMethod.KEEP_ITEM:
+            _check_keep_item(items, lines, decisions)
+
+        quote = _build_quote(order, items, lines, decisions, exchange_variants)
+        outcomes = [d.outcome for d in decisions.values()]
+        needs_review = any(o.manual_review for o in outcomes)
+        expiry_days = min(o.unshipped_expiry_days for o in outcomes)
+        timing = _strictest_timing([o.refund_timing for o in outcomes])
+
+        for line in locked:
+            wanted = next(i.quantity for i in items if i.line_ref == line.line_ref)
+            # The CHECK constraint (returned ≤ delivered) backs this up in the database.
+            OrderLine.objects.filter(pk=line.pk).update(
+                returned_quantity=F("returned_quantity") + wanted
+            )
+
+        ret = _create_with_unique_number(
+            merchant=merchant,
+            order=order,
+            customer_id=order.customer_id,
+            status=ReturnStatus.REQUESTED,
+            method=method,
+            currency=order.currency,
+            quote=quote.to_data(),
+            refund_total_minor=quote.refund_total.minor,
+            store_credit_total_minor=quote.store_credit_total.minor,
+            policy_version=version,
+            refund_timing=timing,
+            language=language if language in ("ar", "en") else "en",
+            channel=channel,
+            idempotency_key=idempotency_key,
+            requested_at=now,
+        )
+        item_quotes = {q.line_ref: q for q in quote.items}
+        refund_parts = dict(zip([q.line_ref for q in quote.items], quote.refund_parts, strict=True))
+        ReturnItem.objects.bulk_create(
+            [
+                ReturnItem(
+                    merchant=merchant,
+                    return_request=ret,
+                    order_line=lines[item.line_ref],
+                    quantity=item.quantity,
+                    reason_code=item.reason,
+                    sub_reason_code=item.sub_reason,
+                    comment=item.comment,
+                    resolution=item.resolution,
+                    exchange_variant=exchange_variants[item.line_ref],
+                    refund_minor=refund_parts[item.line_ref].minor,
+                )
+                for item in items
+                if item.line_ref in item_quotes
+            ]
+        )
+        _timeline(ret, kind="status_changed", actor=actor, at=now, to_status=ReturnStatus.REQUESTED)
+        record_event(
+            "ReturnRequested",
+            _event_payload(
+                ret,
+                units=sum(i.quantity for i in items),
+                refund_total_minor=quote.refund_total.minor,
+                currency=order.currency,
+                items=[{"line_ref": i.line_ref, "quantity": i.quantity, "reason": i.reason} for i in items],
+            ),
+            merchant_id=merchant.pk,
+            aggregate_type="return",
+            aggregate_id=ret.pk,
+        )
+        if needs_review:
+            _transition(ret, "flag_for_review", actor="system", now=now)
+        else:
+            _transition(
+                ret,
+                "approve",
+                actor="system",
+                now=now,
+                changes={"approved_at": now, "expires_at": now + timedelta(days=expiry_days)},
+            )
+        if method == ReturnMethod.KEEP_ITEM and ret.status == ReturnStatus.APPROVED:
+            _transition(ret, "complete", actor="system", now=now)
+        return ret
+
+
+_TIMING_ORDER = ["immediate", "first_scan", "delivered", "inspected"]
+
+
+def _strictest_timing(timings: Sequence[str]) -> str:
+    # Money moves when every item's rule allows it: the latest of their timings.
+    return max(timings, key=_TIMING_ORDER.index)
+
+
+def _check_keep_item(
+    items: Sequence[ItemRequest], lines: dict[str, OrderLine], decisions: dict[str, LineDecision]
+) -> None:
+    for i, item in enumerate(items):
+        threshold = decisions[item.line_ref].outcome.keep_item_threshold_minor
+        if lines[item.line_ref].unit_price_minor * item.quantity >= threshold or threshold == 0:
+            raise errors.MethodNotAllowed(
+                _("Keeping the item is only offered for low-value items."),
+                field=f"items.{i}.line_ref",
+            )
+
+
+def _create_with_unique_number(**fields: Any) -> Return:
+    for _attempt in range(8):
+        try:
+            # A savepoint, so a number collision doesn't poison the outer transaction.
+            with transaction.atomic():
+                return Return.objects.create(number=new_return_number(), **fields)
+        except IntegrityError as exc:
+            if "number" not in str(exc) and "return_number_per_merchant" not in str(exc):
+                raise
+    raise RuntimeError("could not find a free return number")  # 887M numbers: unreachable
+
+
+# -- staff, shopper and system actions ---------------------------------------------------------
+
+
+def approve_return(*, merchant: Merchant, number: str, actor: str, note: str = "") -> Return:
+    """Approve a return that waits for review."""
+    with transaction.atomic():
+        ret = _load_for_update(merchant, number)
+        now = clock.now()
+        days = _expiry_days(ret)
+        return _transition(
+            ret,
+            "approve",
+            actor=actor,
+            now=now,
+            note=note,
+            changes={"approved_at": now, "expires_at": now + timedelta(days=days)},
+        )
+
+
+def _expiry_days(ret: Return) -> int:
+    _version, policy = active_policy(merchant=ret.merchant)
+    return int(policy.defaults.unshipped_expiry_days)
+
+
+def reject_return(*, merchant: Merchant, number: str, actor: str, reason: str) -> Return:
+    """Reject a requested return; its units can be returned again."""
+    if not reason.strip():
+        raise InvalidInput(_("Say why the return is rejected."), field="reason")
+    with transaction.atomic():
+        ret = _load_for_update(merchant, number)
+        return _transition(
+            ret,
+            "reject",
+            actor=actor,
+            now=clock.now(),
+            note=reason,
+            changes={"rejection_reason": reason},
+        )
+
+
+def cancel_return(*, merchant: Merchant, number: str, actor: str, note: str = "") -> Return:
+    """Cancel a return before its parcel moves; its units can be returned again."""
+    with transaction.atomic():
+        ret = _load_for_update(merchant, number)
+        return _transition(ret, "cancel", actor=actor, now=clock.now(), note=note)
+
+
+def expire_unshipped_returns(*, limit: int = 500) -> int:
+    """Expire approved returns whose parcel never moved in time; returns how many expired."""
+    now = clock.now()
+    due = list(
+        Return.objects.filter(status=ReturnStatus.APPROVED, expires_at__lt=now)
+        .exclude(method=ReturnMethod.KEEP_ITEM)
+        .order_by("expires_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    expired = 0
+    for pk in due:
+        # One transaction per return: one failure doesn't hold back the others.
+        with transaction.atomic():
+            ret = Return.objects.select_for_update().filter(pk=pk).first()
+            if ret is None or ret.status != ReturnStatus.APPROVED:
+                continue
+            _transition(ret, "expire", actor="system", now=now)
+            expired += 1
+    return expired
+
+
+def record_receipt(
+    *,
+    merchant: Merchant,
+    number: str,
+    actor: str,
+    items: Sequence[ReceivedItem] | None = None,
+) -> Return:
+    """The warehouse has the parcel: note what arrived (all of it when ``items`` is None)."""
+    with transaction.atomic():
+        ret = _load_for_update(merchant, number)
+        now = clock.now()
+        _transition(ret, "record_receipt", actor=actor, now=now)
+        return_items = list(
+            ReturnItem.objects.filter(return_request=ret)
+            .select_related("order_line")
+            .order_by("pk")
+        )
+        received = {r.line_ref: r for r in items} if items is not None else None
+        for i, item in enumerate(return_items):
+            if received is None:
+                item.received_quantity, item.reception = item.quantity, Reception.RECEIVED
+            else:
+                got = received.get(item.order_line.line_ref)
+                if got is None:
+                    item.received_quantity, item.reception = 0, Reception.MISSING
+                else:
+                    if not 0 <= got.quantity <= item.quantity:
+                        raise InvalidInput(
+                            _("Received quantity must be between 0 and the quantity returned."),
+                            field=f"items.{i}.quantity",
+                        )
+                    if got.reception not in Reception.values:
+                        raise InvalidInput(_("Unknown reception state."), field=f"items.{i}.reception")
+                    item.received_quantity, item.reception = got.quantity, got.reception
+            item.save(update_fields=["received_quantity", "reception"])
+        return ret
+
+
+# -- reasons ------------------------------------------------------------------------------------
+
+DEFAULT_REASONS: list[tuple[str, str, str, bool, list[tuple[str, str, str]]]] = [
+    (
+        "size",
+        "Size or fit",
+        "المقاس أو القَصّة",
+        False,
+        [("too_small", "Too small", "صغير جدًا"), ("too_large", "Too large", "كبير جدًا")],
+    ),
+    (
+        "not_as_described",
+        "Not as described",
+        "لا يطابق الوصف",
+        False,
+        [
+            ("colour_differs", "Colour differs from the photos", "اللون مختلف عن الصور"),
+            ("material_differs", "Material differs", "الخامة مختلفة"),
+        ],
+    ),
+    ("defective", "Defective", "معيب", True, []),
+    ("damaged_in_transit", "Damaged in transit", "تالف أثناء الشحن", True, []),
+    ("wrong_item", "Wrong item sent", "وصلني منتج خاطئ", True, []),
+    ("quality", "Quality not as expected", "الجودة أقل من المتوقع", False, []),
+    ("arrived_late", "Arrived too late", "وصل متأخرًا", False, []),
+    ("changed_my_mind", "Changed my mind", "غيّرت رأيي", False, []),
+]
+
+
+def install_default_reasons(*, merchant: Merchant) -> int:
+    """Give a merchant the standard reason list (idempotent); returns how many were added."""
+    added = 0
+    with transaction.atomic():
+        for position, (code, en, ar, fault, children) in enumerate(DEFAULT_REASONS):
+            parent, created = ReturnReason.objects.get_or_create(
+                merchant=merchant,
+                code=code,
+                defaults={
+                    "label_en": en,
+                    "label_ar": ar,
+                    "merchant_fault": fault,
+                    "position": position * 10,
+                },
+            )
+            added += created
+            for sub_position, (sub_code, sub_en, sub_ar) in enumerate(children):
+                _sub, created = ReturnReason.objects.get_or_create(
+                    merchant=merchant,
+                    code=sub_code,
+                    defaults={
+                        "parent": parent,
+                        "label_en": sub_en,
+                        "label_ar": sub_ar,
+                        "merchant_fault": fault,
+                        "position": position * 10 + sub_position + 1,
+                    },
+                )
+                added += created
+    return added

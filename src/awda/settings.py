@@ -1,0 +1,204 @@
+"""Django settings, read from ``AWDA_*`` environment variables with safe local defaults.
+
+With nothing set, Awda runs on an embedded SQLite database and a SQLite huey store under
+``AWDA_DATA_DIR`` (``./var``): nothing to install or start. ``AWDA_DATABASE_URL``
+(``postgres://…``) and ``AWDA_REDIS_URL`` switch to the production engines.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(os.environ.get("AWDA_DATA_DIR", Path.cwd() / "var")).resolve()
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _secret_key() -> str:
+    """The configured key, or one generated once and kept in the data dir for local use."""
+    configured = os.environ.get("AWDA_SECRET_KEY")
+    if configured:
+        return configured
+    key_file = DATA_DIR / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    import secrets
+
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+DEBUG = _env_bool("AWDA_DEBUG", False)
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = [
+    h.strip() for h in os.environ.get("AWDA_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h
+]
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in os.environ.get("AWDA_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "huey.contrib.djhuey",
+    "ninja",
+    "awda",
+    "awda.core",
+    "awda.merchants",
+    "awda.catalog",
+    "awda.orders",
+    "awda.policies",
+    "awda.returns",
+    "awda.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "awda.urls"
+WSGI_APPLICATION = "awda.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+# -- database -----------------------------------------------------------------------------
+DATABASE_URL = os.environ.get("AWDA_DATABASE_URL", "")
+
+
+def _database() -> dict[str, Any]:
+    if not DATABASE_URL:
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(DATA_DIR / "awda.sqlite3"),
+            "OPTIONS": {
+                # Writers take the lock at BEGIN, so a read-then-write transaction never
+                # fails half-way with "database is locked"; WAL lets readers go on meanwhile.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                    "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=20000;"
+                ),
+            },
+            "TEST": {"NAME": str(DATA_DIR / "test.sqlite3")},
+        }
+    config: dict[str, Any] = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        options = config.setdefault("OPTIONS", {})
+        if _env_bool("AWDA_DB_POOL", True):
+            # psycopg 3's pool lives in each process; web processes stay stateless.
+            options["pool"] = {
+                "min_size": int(os.environ.get("AWDA_DB_POOL_MIN", "2")),
+                "max_size": int(os.environ.get("AWDA_DB_POOL_MAX", "20")),
+                "timeout": 10,
+            }
+        else:
+            config["CONN_MAX_AGE"] = 60
+    return config
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# -- jobs -----------------------------------------------------------------------------------
+REDIS_URL = os.environ.get("AWDA_REDIS_URL", "")
+HUEY_IMMEDIATE = _env_bool("AWDA_JOBS_IMMEDIATE", False)
+if REDIS_URL:
+    HUEY: dict[str, Any] = {
+        "huey_class": "huey.PriorityRedisHuey",
+        "name": os.environ.get("AWDA_JOBS_NAME", "awda"),
+        "url": REDIS_URL,
+        "immediate": HUEY_IMMEDIATE,
+        "results": False,
+        "consumer": {"workers": 4, "worker_type": "thread"},
+    }
+else:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "awda",
+        "filename": str(DATA_DIR / "jobs.sqlite3"),
+        "immediate": HUEY_IMMEDIATE,
+        "results": False,
+        "consumer": {"workers": 2, "worker_type": "thread"},
+    }
+
+# The outbox hands committed events to this callable (a huey task in production).
+AWDA_OUTBOX_ENQUEUE = "awda.tasks.enqueue_event"
+
+# -- auth ----------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/admin/login/"
+
+# -- i18n -----------------------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("ar", _("Arabic"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "UTC"
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+MEDIA_ROOT = DATA_DIR / "media"
+MEDIA_URL = "/media/"
+
+# -- API -------------------------------------------------------------------------------------
+AWDA_API_PAGE_SIZE_MAX = 200
+AWDA_PUBLIC_URL = os.environ.get("AWDA_PUBLIC_URL", "http://127.0.0.1:8000")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("AWDA_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+if not DEBUG:
+    SESSION_COOKIE_HTTPONLY = True
+    CSRF_COOKIE_HTTPONLY = True
+    X_FRAME_OPTIONS = "DENY"

@@ -1,0 +1,61 @@
+"""The job registry: which handlers run for which event, and the periodic jobs.
+
+Every side effect of a fact fits on this screen. Handlers are idempotent per event (the
+outbox records each handler/event pair once), and jobs take ids, never objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+from awda.core import outbox
+from awda.core.models import Event
+from awda.orders.services import record_customer_return
+from awda.returns import services as returns_services
+
+
+def count_return_in_customer_history(event: Event) -> None:
+    """Keep the customer's return history current for the policy's customer conditions."""
+    p = event.payload
+    record_customer_return(
+        customer_id=int(p["customer_id"]),
+        units=int(p.get("units", 0)),
+        value_minor=int(p.get("refund_total_minor", 0)),
+    )
+
+
+HANDLERS: Mapping[str, Sequence[Callable[[Event], None]]] = {
+    "ReturnRequested": [count_return_in_customer_history],
+    # Later issues subscribe here: notifications, webhooks, shipping, payments.
+}
+
+
+class DispatchIncomplete(Exception):
+    """A handler failed; raising makes huey retry the job later."""
+
+
+@db_task(retries=8, retry_delay=15)
+def dispatch_event(event_id: str) -> None:
+    if not outbox.dispatch(event_id, HANDLERS).complete:
+        raise DispatchIncomplete(event_id)
+
+
+def enqueue_event(event_id: str) -> None:
+    """Hand an event to the queue (the outbox calls this after commit)."""
+    dispatch_event(event_id)
+
+
+@db_periodic_task(crontab(minute="*"))
+def sweep_outbox() -> None:
+    """Re-enqueue events whose dispatch was lost (e.g. a crash right after commit)."""
+    for event_id in outbox.undispatched_event_ids(older_than=timedelta(seconds=30)):
+        dispatch_event(event_id)
+
+
+@db_periodic_task(crontab(minute="*/10"))
+def expire_unshipped_returns() -> None:
+    returns_services.expire_unshipped_returns()
