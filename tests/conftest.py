@@ -1,0 +1,54 @@
+"""Shared fixtures. The database engine comes from AWDA_DATABASE_URL (scripts/test runs the
+suite once on SQLite and once on PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from django.db import connection
+
+from tests import factories
+
+
+def on_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Deselect (not skip) what only makes sense on the other engine, so a run reports no
+    # skipped tests: each engine's run covers its own part and scripts/test runs both.
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    pg = engine.endswith("postgresql")
+    keep, drop = [], []
+    for item in items:
+        if item.get_closest_marker("postgres_only") and not pg:
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture
+def merchant(db: None) -> factories.Merchant:
+    return factories.merchant()
+
+
+@pytest.fixture
+def api_key(merchant: factories.Merchant) -> str:
+    return factories.api_key(merchant)
+
+
+@pytest.fixture
+def api(api_key: str) -> Iterator[factories.ApiClient]:
+    yield factories.ApiClient(api_key)
+
+
+@pytest.fixture
+def ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"

@@ -104,24 +104,30 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("AWDA_DATABASE_URL", "")
 
 
+def _sqlite(path: Path) -> dict[str, Any]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(path),
+        "OPTIONS": {
+            # Writers take the lock at BEGIN, so a read-then-write transaction never fails
+            # half-way with "database is locked"; WAL lets readers go on meanwhile.
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=20000;"
+            ),
+        },
+        "TEST": {"NAME": str(path.with_name(f"test_{path.name}"))},
+    }
+
+
 def _database() -> dict[str, Any]:
     if not DATABASE_URL:
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
-        return {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(DATA_DIR / "awda.sqlite3"),
-            "OPTIONS": {
-                # Writers take the lock at BEGIN, so a read-then-write transaction never
-                # fails half-way with "database is locked"; WAL lets readers go on meanwhile.
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-                "init_command": (
-                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                    "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=20000;"
-                ),
-            },
-            "TEST": {"NAME": str(DATA_DIR / "test.sqlite3")},
-        }
+        return _sqlite(DATA_DIR / "awda.sqlite3")
+    if DATABASE_URL.startswith("sqlite:///"):
+        return _sqlite(Path(DATABASE_URL.removeprefix("sqlite:///")))
     config: dict[str, Any] = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
     if config["ENGINE"] == "django.db.backends.postgresql":
         options = config.setdefault("OPTIONS", {})

@@ -1,9 +1,7 @@
 """/api/v1/orders: upsert an order and read what it can return."""
 
-from __future__ import annotations
-
 from django.http import HttpRequest
-from ninja import Path, Router
+from ninja import Path, Router, Status
 
 from awda.api.auth import merchant_of
 from awda.orders.schemas import OrderIn, OrderOut
@@ -16,13 +14,11 @@ router = Router(tags=["orders"])
 
 
 @router.put("/{number}", response={200: OrderOut, 201: OrderOut}, summary="Create or update an order")
-def put_order(
-    request: HttpRequest, number: Path[str], payload: OrderIn
-) -> tuple[int, OrderOut]:
+def put_order(request: HttpRequest, number: Path[str], payload: OrderIn) -> Status:
     merchant = merchant_of(request)
     _order, created = upsert_order(merchant=merchant, data=payload.to_data(number))
     order = get_order(merchant=merchant, number=number)
-    return (201 if created else 200), OrderOut.from_orm(order)
+    return Status(201 if created else 200, OrderOut.from_orm(order))
 
 
 @router.get("/{number}", response=OrderOut, summary="Get an order")

@@ -1,7 +1,5 @@
 """/api/v1/policy: read and replace the merchant's return policy (JSON or YAML)."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse

@@ -1,11 +1,9 @@
 """/api/v1/returns: create, read, list and move returns."""
 
-from __future__ import annotations
-
 from datetime import datetime
 
 from django.http import HttpRequest
-from ninja import Path, Query, Router, Schema
+from ninja import Path, Query, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 from pydantic import Field
 
@@ -25,7 +23,7 @@ router = Router(tags=["returns"])
 
 
 @router.post("", response={201: ReturnOut, 200: ReturnOut}, summary="Create a return")
-def create_return(request: HttpRequest, payload: ReturnIn) -> tuple[int, ReturnOut]:
+def create_return(request: HttpRequest, payload: ReturnIn) -> Status:
     merchant = merchant_of(request)
     key = payload.idempotency_key or request.headers.get("Idempotency-Key") or None
     ret = services.request_return(
@@ -39,7 +37,7 @@ def create_return(request: HttpRequest, payload: ReturnIn) -> tuple[int, ReturnO
         idempotency_key=key,
     )
     fresh = selectors.get_return(merchant=merchant, number=ret.number)
-    return 201, ReturnOut.from_orm(fresh)
+    return Status(201, ReturnOut.from_orm(fresh))
 
 
 class ReturnFilters(Schema):

@@ -86,9 +86,18 @@ def authenticate_api_key(token: str) -> Merchant | None:
 
 
 def add_staff(
-    *, merchant: Merchant, username: str, email: str, password: str, role: StaffRole
+    *,
+    merchant: Merchant,
+    username: str,
+    email: str,
+    password: str,
+    role: StaffRole,
+    admin_access: bool = False,
 ) -> StaffMembership:
-    """Create (or reuse) a user and give them a role at ``merchant``."""
+    """Create (or reuse) a user and give them a role at ``merchant``.
+
+    ``admin_access`` also opens Django admin (raw configuration) to them.
+    """
     user_model = get_user_model()
     with transaction.atomic():
         user: AbstractBaseUser | None = user_model.objects.filter(username=username).first()
@@ -96,6 +105,8 @@ def add_staff(
             user = user_model.objects.create_user(  # type: ignore[attr-defined]
                 username=username, email=email, password=password
             )
+        if admin_access:
+            user_model.objects.filter(pk=user.pk).update(is_staff=True, is_superuser=True)
         membership, _created = StaffMembership.objects.update_or_create(
             merchant=merchant, user=user, defaults={"role": role}
         )

@@ -17,7 +17,7 @@ from awda.orders.models import Order
 from awda.orders.selectors import get_order
 from awda.policies.explain import explain_both
 from awda.policies.rules import LineDecision, evaluate_order
-from awda.policies.selectors import active_policy, facts_for_order
+from awda.policies.selectors import active_compiled_policy, active_policy, facts_for_order
 from awda.returns.models import Return, ReturnItem, ReturnReason, TimelineEntry
 from awda.returns.quote import QuoteLine, ReturnQuote, quote_return
 
@@ -41,7 +41,7 @@ def returnable_lines(
     """Each line of an order with the policy's decision, its explanation and a quote preview."""
     order = get_order(merchant=merchant, number=order_number)
     lines = list(order.lines.all())
-    version, policy = active_policy(merchant=merchant)
+    version, policy = active_compiled_policy(merchant=merchant)
     order_facts, line_facts = facts_for_order(order, lines)
     moment = now or clock.now()
     decisions = evaluate_order(policy, order_facts, [line_facts[li.pk] for li in lines], now=moment)

@@ -4,7 +4,7 @@ a timeline entry and outbox events; nothing else writes a return's status."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -22,7 +22,7 @@ from awda.core.outbox import record_event
 from awda.merchants.models import Merchant
 from awda.orders.models import Order, OrderLine
 from awda.policies.rules import LineDecision, evaluate_line
-from awda.policies.selectors import active_policy, facts_for_order
+from awda.policies.selectors import active_compiled_policy, active_policy, facts_for_order
 from awda.returns import errors
 from awda.returns.models import (
     Reception,
@@ -167,21 +167,31 @@ def _validate_items(items: Sequence[ItemRequest]) -> None:
             raise InvalidInput(_("Unknown resolution."), field=f"items.{i}.resolution")
 
 
-def _check_reasons(merchant: Merchant, items: Sequence[ItemRequest]) -> None:
+def _normalise_reasons(merchant: Merchant, items: Sequence[ItemRequest]) -> list[ItemRequest]:
+    """Check reason codes; a sub-reason given as the reason is read as (its parent, it)."""
     codes = {i.reason for i in items} | {i.sub_reason for i in items if i.sub_reason}
-    known = {
-        code: parent
-        for code, parent in ReturnReason.objects.for_merchant(merchant)
+    known: dict[str, str | None] = dict(
+        ReturnReason.objects.for_merchant(merchant)
         .filter(code__in=codes, active=True)
         .values_list("code", "parent__code")
-    }
+    )
+    result = []
     for i, item in enumerate(items):
-        if item.reason not in known or known[item.reason] is not None:
+        if item.reason not in known:
             raise errors.UnknownReason(field=f"items.{i}.reason", details={"reason": item.reason})
-        if item.sub_reason and known.get(item.sub_reason, "") != item.reason:
+        parent = known[item.reason]
+        if parent is not None:
+            if item.sub_reason and item.sub_reason != item.reason:
+                raise errors.UnknownReason(
+                    field=f"items.{i}.sub_reason", details={"sub_reason": item.sub_reason}
+                )
+            item = replace(item, reason=parent, sub_reason=item.reason)
+        elif item.sub_reason and known.get(item.sub_reason, "") != item.reason:
             raise errors.UnknownReason(
                 field=f"items.{i}.sub_reason", details={"sub_reason": item.sub_reason}
             )
+        result.append(item)
+    return result
 
 
 def _check_decision(i: int, item: ItemRequest, line: OrderLine, decision: LineDecision) -> None:
@@ -304,7 +314,7 @@ def request_return(
         existing = _by_idempotency_key(merchant, idempotency_key)
         if existing is not None:
             return existing
-    _check_reasons(merchant, items)
+    items = _normalise_reasons(merchant, items)
     try:
         return _request_return(
             merchant=merchant,
@@ -368,7 +378,7 @@ def _request_return(
                     field=f"items.{i}.line_ref",
                     details={"line_ref": item.line_ref},
                 )
-        version, policy = active_policy(merchant=merchant)
+        version, policy = active_compiled_policy(merchant=merchant)
         order_facts, line_facts = facts_for_order(order, locked)
         decisions: dict[str, LineDecision] = {}
         exchange_variants: dict[str, Variant | None] = {}
@@ -390,7 +400,14 @@ def _request_return(
 
         quote = _build_quote(order, items, lines, decisions, exchange_variants)
         outcomes = [d.outcome for d in decisions.values()]
-        needs_review = any(o.manual_review for o in outcomes)
+        # Photos can't be attached through the API yet (the portal adds uploads), so a
+        # return whose policy asks for photos waits for a person instead of being approved.
+        photos_missing = any(
+            o.photos_required or item.reason in o.photos_required_for_reasons
+            for item in items
+            for o in [decisions[item.line_ref].outcome]
+        )
+        needs_review = photos_missing or any(o.manual_review for o in outcomes)
         expiry_days = min(o.unshipped_expiry_days for o in outcomes)
         timing = _strictest_timing([o.refund_timing for o in outcomes])
 
@@ -453,7 +470,8 @@ def _request_return(
             aggregate_id=ret.pk,
         )
         if needs_review:
-            _transition(ret, "flag_for_review", actor="system", now=now)
+            note = "photos_required" if photos_missing else "manual_review"
+            _transition(ret, "flag_for_review", actor="system", now=now, note=note)
         else:
             _transition(
                 ret,

@@ -38,11 +38,8 @@ class Command(BaseCommand):
             email=options["email"],
             password=password,
             role=StaffRole(options["role"]),
+            admin_access=options["superuser"],
         )
-        if options["superuser"]:
-            user = membership.user
-            user.is_staff = user.is_superuser = True
-            user.save(update_fields=["is_staff", "is_superuser"])
         self.stdout.write(
             self.style.SUCCESS(
                 f"{options['username']} is now {membership.role} at {merchant.slug}"
