@@ -27,7 +27,7 @@ from awda.policies.document import PolicyDocument, default_policy
 from awda.policies.services import replace_policy
 from awda.returns.services import install_default_reasons
 
-__all__ = ["Merchant", "ApiClient", "merchant", "api_key", "order", "line"]
+__all__ = ["ApiClient", "Merchant", "api_key", "default_policy", "line", "merchant", "order"]
 
 _seq = itertools.count(1)
 
