@@ -115,8 +115,14 @@ def order(
         discount_minor=discount,
         prices_include_tax=prices_include_tax,
         payments=(
-            [PaymentData(gateway="sandbox", reference=f"pi_{next(_seq)}", method=payment_method,
-                         captured_minor=max(gross, 0))]
+            [
+                PaymentData(
+                    gateway="sandbox",
+                    reference=f"pi_{next(_seq)}",
+                    method=payment_method,
+                    captured_minor=max(gross, 0),
+                )
+            ]
             if payment_method != "cash_on_delivery"
             else []
         ),
@@ -135,7 +141,9 @@ class ApiClient:
     def _call(self, method: str, path: str, body: Any = None, **headers: str) -> Any:
         kwargs: dict[str, Any] = {"headers": {**self.headers, **headers}}
         if body is not None:
-            kwargs["data"] = body if isinstance(body, (str, bytes)) else json.dumps(body, default=str)
+            kwargs["data"] = (
+                body if isinstance(body, (str, bytes)) else json.dumps(body, default=str)
+            )
             kwargs["content_type"] = headers.pop("content_type", "application/json")
         return getattr(self.client, method)(f"/api/v1{path}", **kwargs)
 

@@ -128,7 +128,7 @@ def _database() -> dict[str, Any]:
         return _sqlite(DATA_DIR / "awda.sqlite3")
     if DATABASE_URL.startswith("sqlite:///"):
         return _sqlite(Path(DATABASE_URL.removeprefix("sqlite:///")))
-    config: dict[str, Any] = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
+    config: dict[str, Any] = dict(dj_database_url.parse(DATABASE_URL, conn_max_age=0))
     if config["ENGINE"] == "django.db.backends.postgresql":
         options = config.setdefault("OPTIONS", {})
         if _env_bool("AWDA_DB_POOL", True):

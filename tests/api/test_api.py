@@ -36,7 +36,9 @@ ORDER = {
             "product": {"external_id": "UW", "category": "underwear"},
         },
     ],
-    "payments": [{"gateway": "sandbox", "reference": "pi_1", "method": "card", "captured_minor": 74700}],
+    "payments": [
+        {"gateway": "sandbox", "reference": "pi_1", "method": "card", "captured_minor": 74700}
+    ],
 }
 
 
@@ -99,8 +101,13 @@ def test_creating_a_return_gives_a_number_status_quote_timeline_and_events(api):
     api.put("/orders/5006", ORDER)
     response = api.post(
         "/returns",
-        {"order_number": "5006", "method": "label",
-         "items": [{"line_ref": "a", "quantity": 1, "reason": "size", "sub_reason": "too_large"}]},
+        {
+            "order_number": "5006",
+            "method": "label",
+            "items": [
+                {"line_ref": "a", "quantity": 1, "reason": "size", "sub_reason": "too_large"}
+            ],
+        },
     )
     assert response.status_code == 201, response.content
     body = response.json()
@@ -117,8 +124,11 @@ def test_too_large_a_quantity_is_a_4xx_with_a_clear_code(api):
     api.put("/orders/5007", ORDER)
     response = api.post(
         "/returns",
-        {"order_number": "5007", "method": "label",
-         "items": [{"line_ref": "a", "quantity": 3, "reason": "too_small"}]},
+        {
+            "order_number": "5007",
+            "method": "label",
+            "items": [{"line_ref": "a", "quantity": 3, "reason": "too_small"}],
+        },
     )
     assert response.status_code == 422
     body = response.json()
@@ -131,8 +141,11 @@ def test_a_forbidden_transition_is_409_with_the_current_state(api):
     api.put("/orders/5008", ORDER)
     number = api.post(
         "/returns",
-        {"order_number": "5008", "method": "label",
-         "items": [{"line_ref": "a", "quantity": 1, "reason": "too_small"}]},
+        {
+            "order_number": "5008",
+            "method": "label",
+            "items": [{"line_ref": "a", "quantity": 1, "reason": "too_small"}],
+        },
     ).json()["number"]
     assert api.post(f"/returns/{number}/cancel").status_code == 200
     response = api.post(f"/returns/{number}/cancel")
@@ -147,8 +160,11 @@ def test_a_merchant_cannot_see_another_merchants_orders_or_returns(api):
     other_api = factories.ApiClient(factories.api_key(other))
     number = other_api.post(
         "/returns",
-        {"order_number": order.number, "method": "label",
-         "items": [{"line_ref": "1", "quantity": 1, "reason": "too_small"}]},
+        {
+            "order_number": order.number,
+            "method": "label",
+            "items": [{"line_ref": "1", "quantity": 1, "reason": "too_small"}],
+        },
     ).json()["number"]
     assert api.get("/orders/7777").status_code == 404
     assert api.get("/orders/7777/returnable-lines").status_code == 404
@@ -162,8 +178,11 @@ def test_returns_are_listed_newest_first_with_filters_and_pagination(api):
     for _ in range(3):
         api.post(
             "/returns",
-            {"order_number": "5009", "method": "label",
-             "items": [{"line_ref": "a", "quantity": 1, "reason": "too_small"}]},
+            {
+                "order_number": "5009",
+                "method": "label",
+                "items": [{"line_ref": "a", "quantity": 1, "reason": "too_small"}],
+            },
         )
     page = api.get("/returns?limit=2&offset=0").json()
     assert page["count"] == 3 and len(page["items"]) == 2

@@ -47,14 +47,20 @@ def _events(ret):
 
 def test_a_valid_return_is_approved_at_once_with_a_number_quote_timeline_and_events(merchant):
     order = factories.order(merchant, lines=[factories.line("1", quantity=2, price=20000)])
-    ret = _request(merchant, order, ItemRequest(line_ref="1", quantity=1, reason="size", sub_reason="too_small"))
+    ret = _request(
+        merchant,
+        order,
+        ItemRequest(line_ref="1", quantity=1, reason="size", sub_reason="too_small"),
+    )
 
     assert ret.status == ReturnStatus.APPROVED
     assert ret.number.startswith("R-") and len(ret.number) == 9
     assert ret.refund_total_minor == 20000 - 1500  # SAR 15 return shipping paid by the shopper
     assert ret.store_credit_total_minor == ret.refund_total_minor + ret.refund_total_minor // 10
     assert ret.quote["currency"] == "SAR"
-    statuses = list(TimelineEntry.objects.filter(return_request=ret).values_list("to_status", flat=True))
+    statuses = list(
+        TimelineEntry.objects.filter(return_request=ret).values_list("to_status", flat=True)
+    )
     assert statuses == ["requested", "approved"]
     assert set(_events(ret)) == {"ReturnRequested", "ReturnApproved"}
     assert OrderLine.objects.get(order=order, line_ref="1").returned_quantity == 1
@@ -120,7 +126,11 @@ def test_an_unknown_reason_is_refused_naming_the_field(merchant):
 def test_a_sub_reason_must_belong_to_its_reason(merchant):
     order = factories.order(merchant)
     with pytest.raises(errors.UnknownReason) as caught:
-        _request(merchant, order, ItemRequest(line_ref="1", quantity=1, reason="defective", sub_reason="too_small"))
+        _request(
+            merchant,
+            order,
+            ItemRequest(line_ref="1", quantity=1, reason="defective", sub_reason="too_small"),
+        )
     assert caught.value.field == "items.0.sub_reason"
 
 
@@ -148,11 +158,21 @@ def test_the_same_idempotency_key_returns_the_same_return(merchant):
 def test_an_exchange_for_another_variant_records_the_target(merchant):
     order = factories.order(
         merchant,
-        lines=[factories.line("1", sku="TEE-M", product="TEE"), factories.line("2", sku="TEE-L", product="TEE")],
+        lines=[
+            factories.line("1", sku="TEE-M", product="TEE"),
+            factories.line("2", sku="TEE-L", product="TEE"),
+        ],
     )
     ret = _request(
-        merchant, order,
-        ItemRequest(line_ref="1", quantity=1, reason="too_small", resolution="exchange", exchange_sku="TEE-L"),
+        merchant,
+        order,
+        ItemRequest(
+            line_ref="1",
+            quantity=1,
+            reason="too_small",
+            resolution="exchange",
+            exchange_sku="TEE-L",
+        ),
     )
     item = ret.items.get()
     assert item.exchange_variant.sku == "TEE-L"
@@ -162,7 +182,17 @@ def test_an_exchange_for_another_variant_records_the_target(merchant):
 def test_an_exchange_needs_a_known_sku(merchant):
     order = factories.order(merchant)
     with pytest.raises(errors.ExchangeNotAllowed):
-        _request(merchant, order, ItemRequest(line_ref="1", quantity=1, reason="too_small", resolution="exchange", exchange_sku="NOPE"))
+        _request(
+            merchant,
+            order,
+            ItemRequest(
+                line_ref="1",
+                quantity=1,
+                reason="too_small",
+                resolution="exchange",
+                exchange_sku="NOPE",
+            ),
+        )
 
 
 def test_an_empty_return_is_invalid_input(merchant):
@@ -226,11 +256,14 @@ def test_an_approved_return_not_shipped_in_time_expires(merchant):
 def test_recording_receipt_marks_missing_items(merchant):
     order = factories.order(merchant, lines=[factories.line("1"), factories.line("2")])
     ret = _request(
-        merchant, order,
+        merchant,
+        order,
         ItemRequest(line_ref="1", quantity=1, reason="too_small"),
         ItemRequest(line_ref="2", quantity=1, reason="too_small"),
     )
-    record_receipt(merchant=merchant, number=ret.number, actor="staff:2", items=[ReceivedItem("1", 1)])
+    record_receipt(
+        merchant=merchant, number=ret.number, actor="staff:2", items=[ReceivedItem("1", 1)]
+    )
     ret.refresh_from_db()
     assert ret.status == ReturnStatus.RECEIVED
     receptions = dict(ret.items.values_list("order_line__line_ref", "reception"))

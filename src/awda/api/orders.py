@@ -13,7 +13,9 @@ from awda.returns.selectors import returnable_lines
 router = Router(tags=["orders"])
 
 
-@router.put("/{number}", response={200: OrderOut, 201: OrderOut}, summary="Create or update an order")
+@router.put(
+    "/{number}", response={200: OrderOut, 201: OrderOut}, summary="Create or update an order"
+)
 def put_order(request: HttpRequest, number: Path[str], payload: OrderIn) -> Status:
     merchant = merchant_of(request)
     _order, created = upsert_order(merchant=merchant, data=payload.to_data(number))

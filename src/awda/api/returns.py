@@ -75,7 +75,9 @@ def read_return(request: HttpRequest, number: Path[str]) -> ReturnOut:
 
 
 def _reloaded(request: HttpRequest, ret: Return) -> ReturnOut:
-    return ReturnOut.from_orm(selectors.get_return(merchant=merchant_of(request), number=ret.number))
+    return ReturnOut.from_orm(
+        selectors.get_return(merchant=merchant_of(request), number=ret.number)
+    )
 
 
 @router.post("/{number}/approve", response=ReturnOut, summary="Approve a return under review")
@@ -100,4 +102,3 @@ def cancel(request: HttpRequest, number: Path[str], payload: NoteIn) -> ReturnOu
         merchant=merchant_of(request), number=number, actor="api", note=payload.note
     )
     return _reloaded(request, ret)
-

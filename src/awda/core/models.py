@@ -47,3 +47,6 @@ class HandledEvent(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["event", "handler"], name="handled_event_once"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.handler} handled {self.event_id}"

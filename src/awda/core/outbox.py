@@ -10,8 +10,8 @@ events that were committed but never dispatched, e.g. when the process died in b
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from django.db import models
 
@@ -10,7 +10,7 @@ M = TypeVar("M", bound=models.Model)
 
 
 class MerchantQuerySet(models.QuerySet[M]):
-    def for_merchant(self, merchant: Any) -> MerchantQuerySet[M]:
+    def for_merchant(self, merchant: Any) -> Self:
         """Rows of one merchant; ``merchant`` may be the instance or its id."""
         merchant_id = getattr(merchant, "pk", merchant)
         if merchant_id is None:

@@ -7,8 +7,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from awda.core import clock
@@ -62,9 +61,9 @@ def issue_api_key(*, merchant: Merchant, name: str) -> IssuedKey:
 def revoke_api_key(*, merchant: Merchant, prefix: str) -> None:
     """Revoke a key; requests with it are refused from now on."""
     with transaction.atomic():
-        ApiKey.objects.for_merchant(merchant).filter(
-            prefix=prefix, revoked_at__isnull=True
-        ).update(revoked_at=clock.now())
+        ApiKey.objects.for_merchant(merchant).filter(prefix=prefix, revoked_at__isnull=True).update(
+            revoked_at=clock.now()
+        )
 
 
 def authenticate_api_key(token: str) -> Merchant | None:
@@ -98,15 +97,12 @@ def add_staff(
 
     ``admin_access`` also opens Django admin (raw configuration) to them.
     """
-    user_model = get_user_model()
     with transaction.atomic():
-        user: AbstractBaseUser | None = user_model.objects.filter(username=username).first()
+        user = User.objects.filter(username=username).first()
         if user is None:
-            user = user_model.objects.create_user(  # type: ignore[attr-defined]
-                username=username, email=email, password=password
-            )
+            user = User.objects.create_user(username=username, email=email, password=password)
         if admin_access:
-            user_model.objects.filter(pk=user.pk).update(is_staff=True, is_superuser=True)
+            User.objects.filter(pk=user.pk).update(is_staff=True, is_superuser=True)
         membership, _created = StaffMembership.objects.update_or_create(
             merchant=merchant, user=user, defaults={"role": role}
         )

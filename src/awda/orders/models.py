@@ -11,7 +11,8 @@ from awda.merchants.models import MerchantOwned
 
 
 class Customer(MerchantOwned):
-    external_id = models.CharField(max_length=80, null=True, blank=True)
+    # NULL, not "": the store's id is unique only when present (a conditional constraint).
+    external_id = models.CharField(max_length=80, null=True, blank=True)  # noqa: DJ001
     email = models.CharField(max_length=254, blank=True)  # stored lower-cased
     phone = models.CharField(max_length=20, blank=True)  # stored as digits with leading +
     name = models.CharField(max_length=160, blank=True)
@@ -70,7 +71,9 @@ class Order(MerchantOwned):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["merchant", "number"], name="order_number_per_merchant"),
+            models.UniqueConstraint(
+                fields=["merchant", "number"], name="order_number_per_merchant"
+            ),
             models.CheckConstraint(
                 condition=Q(total_minor__gte=0)
                 & Q(discount_minor__gte=0)
@@ -115,7 +118,9 @@ class OrderLine(MerchantOwned):
                 name="line_returned_within_delivered",
             ),
             models.CheckConstraint(
-                condition=Q(unit_price_minor__gte=0) & Q(discount_minor__gte=0) & Q(tax_minor__gte=0),
+                condition=Q(unit_price_minor__gte=0)
+                & Q(discount_minor__gte=0)
+                & Q(tax_minor__gte=0),
                 name="line_amounts_not_negative",
             ),
         ]

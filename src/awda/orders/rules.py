@@ -26,9 +26,7 @@ def normalise_phone(raw: str) -> str:
     return f"+{digits}" if plus and digits else digits
 
 
-def line_tax_minor(
-    *, net_minor: int, tax_rate: Decimal, prices_include_tax: bool
-) -> int:
+def line_tax_minor(*, net_minor: int, tax_rate: Decimal, prices_include_tax: bool) -> int:
     """Tax of a line from its net amount (after discount), half-even at the minor unit."""
     if tax_rate <= 0 or net_minor <= 0:
         return 0

@@ -117,7 +117,10 @@ def validate_order(data: OrderData, *, merchant: Merchant) -> None:
                 _("The discount must be between zero and the line's amount."),
                 field=f"{where}.discount_minor",
             )
-        if line.delivered_quantity is not None and not 0 <= line.delivered_quantity <= line.quantity:
+        if (
+            line.delivered_quantity is not None
+            and not 0 <= line.delivered_quantity <= line.quantity
+        ):
             raise InvalidInput(
                 _("Delivered quantity must be between 0 and the quantity ordered."),
                 field=f"{where}.delivered_quantity",
@@ -186,7 +189,9 @@ def _upsert_order(merchant: Merchant, data: OrderData) -> tuple[Order, bool]:
     skus = {li.sku for li in data.lines if li.sku}
     variants = {
         v.sku: v
-        for v in Variant.objects.for_merchant(merchant).filter(sku__in=skus).select_related("product")
+        for v in Variant.objects.for_merchant(merchant)
+        .filter(sku__in=skus)
+        .select_related("product")
     }
     for li in data.lines:
         if li.sku and li.sku not in variants and li.product is not None:

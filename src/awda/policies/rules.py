@@ -312,6 +312,8 @@ def _order_context(
         # A carrier clock slightly ahead of ours must not make the count negative.
         days_since=max(0, (now_utc.date() - start_date).days),
         reason=reason,
+        # Consumer law protects the shopper where they live; the merchant's own preset stands
+        # in when the shipping country is unknown.
         legal=legal_minimum_for(order.country or compiled.document.country),
     )
 
@@ -340,6 +342,7 @@ def _decide(
     matched: list[_CompiledRule] = []
     waiting: list[str] = []
     returnable_set_by: _CompiledRule | None = None
+    final_sale_reopened = False
     reason = ctx.reason
     for rule in rules:
         if not all(check(line) for check in rule.line_checks):
@@ -354,6 +357,10 @@ def _decide(
         matched.append(rule)
         if "returnable" in rule.changes:
             returnable_set_by = rule
+            # Only a rule aimed at final-sale lines reopens them; any later rule closing the
+            # line closes it again, and a broad reopening rule changes nothing for them.
+            if rule.targets_final_sale or not rule.changes["returnable"]:
+                final_sale_reopened = rule.changes["returnable"]
 
     currency = compiled.currency
     threshold = values["keep_item_threshold_minor"]
@@ -366,11 +373,6 @@ def _decide(
 
     explanations: list[Explanation] = []
     blocking: BlockingCode | None = None
-    final_sale_reopened = (
-        returnable_set_by is not None
-        and returnable_set_by.targets_final_sale
-        and values["returnable"]
-    )
     if not line.returnable:
         blocking = "not_returnable"
         explanations.append(Explanation("product_not_returnable"))

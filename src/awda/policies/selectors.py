@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
 from datetime import datetime
+from decimal import Decimal
 from functools import lru_cache
 
 from django.utils.translation import gettext_lazy as _

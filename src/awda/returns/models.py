@@ -110,7 +110,8 @@ class Return(MerchantOwned):
     refund_timing = models.CharField(max_length=20, default="delivered")
     language = models.CharField(max_length=5, default="en")
     channel = models.CharField(max_length=20, default="api")  # api, portal, staff
-    idempotency_key = models.CharField(max_length=80, null=True, blank=True)
+    # NULL, not "": unique only when the caller sent one (a conditional constraint).
+    idempotency_key = models.CharField(max_length=80, null=True, blank=True)  # noqa: DJ001
     requested_at = models.DateTimeField()
     approved_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -120,7 +121,9 @@ class Return(MerchantOwned):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["merchant", "number"], name="return_number_per_merchant"),
+            models.UniqueConstraint(
+                fields=["merchant", "number"], name="return_number_per_merchant"
+            ),
             models.UniqueConstraint(
                 fields=["merchant", "idempotency_key"],
                 condition=Q(idempotency_key__isnull=False),
@@ -167,7 +170,9 @@ class ReturnItem(MerchantOwned):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(quantity__gte=1), name="return_item_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1), name="return_item_quantity_positive"
+            ),
             models.CheckConstraint(
                 condition=Q(received_quantity__lte=models.F("quantity")),
                 name="return_item_received_within_quantity",

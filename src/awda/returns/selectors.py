@@ -17,7 +17,7 @@ from awda.orders.models import Order
 from awda.orders.selectors import get_order
 from awda.policies.explain import explain_both
 from awda.policies.rules import LineDecision, evaluate_order
-from awda.policies.selectors import active_compiled_policy, active_policy, facts_for_order
+from awda.policies.selectors import active_compiled_policy, facts_for_order
 from awda.returns.models import Return, ReturnItem, ReturnReason, TimelineEntry
 from awda.returns.quote import QuoteLine, ReturnQuote, quote_return
 
@@ -94,14 +94,14 @@ def returnable_lines(
 def get_return(*, merchant: Merchant, number: str) -> Return:
     """A return with its order, items and timeline, or NotFound."""
     ret = (
-        Return.objects.for_merchant(merchant)
+        Return.objects.filter(merchant=merchant)
         .select_related("order", "customer")
-        .prefetch_related(
+        .prefetch_related(  # type: ignore[type-var]  # stubs can't type the inherited manager
             Prefetch(
                 "items",
-                queryset=ReturnItem.objects.select_related("order_line", "exchange_variant").order_by(
-                    "pk"
-                ),
+                queryset=ReturnItem.objects.select_related(
+                    "order_line", "exchange_variant"
+                ).order_by("pk"),
             ),
             Prefetch("timeline", queryset=TimelineEntry.objects.order_by("at", "pk")),
         )

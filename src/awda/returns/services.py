@@ -116,7 +116,12 @@ def _transition(
     if target in RELEASES_UNITS:
         _release_units(ret)
     _timeline(
-        ret, kind="status_changed", actor=actor, at=now, from_status=previous, to_status=target,
+        ret,
+        kind="status_changed",
+        actor=actor,
+        at=now,
+        from_status=previous,
+        to_status=target,
         note=note,
     )
     record_event(
@@ -130,12 +135,16 @@ def _transition(
 
 
 def _release_units(ret: Return) -> None:
-    items = list(ReturnItem.objects.filter(return_request=ret).values_list("order_line_id", "quantity"))
+    items = list(
+        ReturnItem.objects.filter(return_request=ret).values_list("order_line_id", "quantity")
+    )
     # Lines locked in primary-key order, as everywhere, so two releases can't deadlock.
     line_ids = sorted(line_id for line_id, _ in items)
     list(OrderLine.objects.select_for_update().filter(pk__in=line_ids).order_by("pk"))
     for line_id, quantity in sorted(items):
-        OrderLine.objects.filter(pk=line_id).update(returned_quantity=F("returned_quantity") - quantity)
+        OrderLine.objects.filter(pk=line_id).update(
+            returned_quantity=F("returned_quantity") - quantity
+        )
 
 
 def _load_for_update(merchant: Merchant, number: str) -> Return:
@@ -202,7 +211,11 @@ def _check_decision(i: int, item: ItemRequest, line: OrderLine, decision: LineDe
     if item.quantity > available:
         raise errors.QuantityExceedsReturnable(
             field=f"items.{i}.quantity",
-            details={"line_ref": line.line_ref, "requested": item.quantity, "returnable": available},
+            details={
+                "line_ref": line.line_ref,
+                "requested": item.quantity,
+                "returnable": available,
+            },
         )
     if item.resolution not in decision.outcome.resolutions:
         raise errors.ResolutionNotAllowed(
@@ -219,9 +232,7 @@ def _exchange_variant(
     scope = decision.outcome.exchange_scope
     if scope == "none" or not item.exchange_sku:
         raise errors.ExchangeNotAllowed(field=f"items.{i}.exchange_sku")
-    variant = (
-        Variant.objects.for_merchant(merchant).filter(sku=item.exchange_sku).first()
-    )
+    variant = Variant.objects.for_merchant(merchant).filter(sku=item.exchange_sku).first()
     if variant is None:
         raise errors.ExchangeNotAllowed(
             _("Unknown product for the exchange."), field=f"items.{i}.exchange_sku"
@@ -463,7 +474,10 @@ def _request_return(
                 units=sum(i.quantity for i in items),
                 refund_total_minor=quote.refund_total.minor,
                 currency=order.currency,
-                items=[{"line_ref": i.line_ref, "quantity": i.quantity, "reason": i.reason} for i in items],
+                items=[
+                    {"line_ref": i.line_ref, "quantity": i.quantity, "reason": i.reason}
+                    for i in items
+                ],
             ),
             merchant_id=merchant.pk,
             aggregate_type="return",
@@ -617,7 +631,9 @@ def record_receipt(
                             field=f"items.{i}.quantity",
                         )
                     if got.reception not in Reception.values:
-                        raise InvalidInput(_("Unknown reception state."), field=f"items.{i}.reception")
+                        raise InvalidInput(
+                            _("Unknown reception state."), field=f"items.{i}.reception"
+                        )
                     item.received_quantity, item.reception = got.quantity, got.reception
             item.save(update_fields=["received_quantity", "reception"])
         return ret

@@ -308,7 +308,7 @@ def test_a_parsed_policy_is_immutable() -> None:
     policy = default_policy()
 
     with pytest.raises(ValueError, match="frozen"):
-        policy.defaults.window_days = 5  # type: ignore[misc]
+        policy.defaults.window_days = 5
 
 
 def test_policy_invalid_message_lists_every_error() -> None:

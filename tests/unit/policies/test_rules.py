@@ -403,6 +403,24 @@ def test_broad_returnable_rule_does_not_reopen_final_sale_lines() -> None:
     assert decision.blocking == "final_sale"
 
 
+def test_a_final_sale_line_reopened_for_defects_is_closed_again_by_a_later_closing_rule() -> None:
+    policy = make_policy(
+        [
+            rule("defects", {"final_sale": True}, {"returnable": True}),
+            rule("anything-goes", {}, {"returnable": True}),
+            rule("no-shoes", {"categories": ["shoes"]}, {"returnable": False}),
+        ]
+    )
+
+    shirt = evaluate_line(policy, make_order(), make_line(final_sale=True), now=NOW)
+    shoe = evaluate_line(
+        policy, make_order(), make_line(final_sale=True, category="shoes"), now=NOW
+    )
+
+    assert shirt.returnable
+    assert shoe.blocking == "final_sale"
+
+
 def test_product_flagged_not_returnable_in_the_catalog_stays_so_whatever_the_rules() -> None:
     policy = make_policy(
         [rule("reopen", {"final_sale": False}, {"returnable": True, "window_days": 365})]
@@ -518,7 +536,7 @@ def test_the_last_matching_rule_decides_a_field(windows: list[int]) -> None:
 
 
 # -- keep item, photos, review, fees ----------------------------------------------------------
-KEEP_ITEM = {"methods": ["label", "keep_item"], "keep_item_threshold_minor": 2_000}
+KEEP_ITEM: dict[str, Any] = {"methods": ["label", "keep_item"], "keep_item_threshold_minor": 2_000}
 
 
 def test_line_below_the_keep_item_threshold_is_refunded_without_a_return() -> None:

@@ -41,7 +41,5 @@ class Command(BaseCommand):
             admin_access=options["superuser"],
         )
         self.stdout.write(
-            self.style.SUCCESS(
-                f"{options['username']} is now {membership.role} at {merchant.slug}"
-            )
+            self.style.SUCCESS(f"{options['username']} is now {membership.role} at {merchant.slug}")
         )

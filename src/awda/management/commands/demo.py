@@ -41,7 +41,7 @@ class Command(BaseCommand):
           f"password {info.staff_password})")  # fmt: skip
         w(f"  API key:         {info.api_key}")
         w(f"  Try:             curl -H 'Authorization: Bearer {info.api_key}' "
-          f"{base}/api/v1/orders/{info.example_order}/returnable-lines")  # fmt: skip
+          f"{base}/api/v1/orders/{info.example_order_number}/returnable-lines")  # fmt: skip
         w(f"  Data directory:  {settings.DATA_DIR}")
         w("")
         if options["no_serve"]:
