@@ -1,0 +1,1 @@
+"""Management commands of the project itself (``awda X`` runs ``django-admin X``)."""

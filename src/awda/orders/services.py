@@ -96,6 +96,14 @@ def validate_order(data: OrderData, *, merchant: Merchant) -> None:
         exponent(data.currency)
     except ValueError:
         raise InvalidInput(_("Unknown currency."), field="currency") from None
+    if data.currency != merchant.currency:
+        # Policies, fees and thresholds are in the store's currency; several currencies per
+        # store would need exchange rates fixed at order time, which Awda doesn't keep yet.
+        raise InvalidInput(
+            _("Orders must be in the store's currency (%(currency)s).")
+            % {"currency": merchant.currency},
+            field="currency",
+        )
     if data.payment_method not in PaymentMethod.values:
         raise InvalidInput(_("Unknown payment method."), field="payment_method")
     if not data.lines:
