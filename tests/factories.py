@@ -138,23 +138,31 @@ class ApiClient:
         self.client = Client()
         self.headers = {"Authorization": f"Bearer {key}"} if key else {}
 
-    def _call(self, method: str, path: str, body: Any = None, **headers: str) -> Any:
-        kwargs: dict[str, Any] = {"headers": {**self.headers, **headers}}
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        kwargs: dict[str, Any] = {"headers": {**self.headers, **(headers or {})}}
         if body is not None:
             kwargs["data"] = (
                 body if isinstance(body, (str, bytes)) else json.dumps(body, default=str)
             )
-            kwargs["content_type"] = headers.pop("content_type", "application/json")
+            kwargs["content_type"] = content_type
         return getattr(self.client, method)(f"/api/v1{path}", **kwargs)
 
-    def get(self, path: str, **headers: str) -> Any:
-        return self._call("get", path, **headers)
+    def get(self, path: str, **kw: Any) -> Any:
+        return self._call("get", path, **kw)
 
-    def post(self, path: str, body: Any = None, **headers: str) -> Any:
-        return self._call("post", path, body if body is not None else {}, **headers)
+    def post(self, path: str, body: Any = None, **kw: Any) -> Any:
+        return self._call("post", path, body if body is not None else {}, **kw)
 
-    def put(self, path: str, body: Any, **headers: str) -> Any:
-        return self._call("put", path, body, **headers)
+    def put(self, path: str, body: Any, **kw: Any) -> Any:
+        return self._call("put", path, body, **kw)
 
 
 def days_ago(n: int) -> datetime:

@@ -77,7 +77,7 @@ def test_a_body_that_is_not_json_is_422_not_500(api):
 def test_validation_messages_follow_accept_language(api):
     bad = {**ORDER}
     del bad["currency"]
-    response = api.put("/orders/5004", bad, HTTP_ACCEPT_LANGUAGE="ar")
+    response = api.put("/orders/5004", bad, headers={"Accept-Language": "ar"})
     reasons = [e["reason"] for e in response.json()["errors"]]
     assert any(any("\u0600" <= ch <= "\u06ff" for ch in r) for r in reasons), reasons
 
@@ -229,3 +229,17 @@ def test_openapi_and_docs_are_served(db, client):
     paths = spec.json()["paths"]
     assert "/api/v1/orders/{number}/returnable-lines" in paths
     assert client.get("/api/v1/docs").status_code == 200
+
+
+def test_a_retried_create_with_the_same_idempotency_key_answers_200_with_the_same_return(api):
+    api.put("/orders/5010", ORDER)
+    body = {
+        "order_number": "5010",
+        "method": "label",
+        "items": [{"line_ref": "a", "quantity": 1, "reason": "too_small"}],
+    }
+    first = api.post("/returns", body, headers={"Idempotency-Key": "retry-0001"})
+    second = api.post("/returns", body, headers={"Idempotency-Key": "retry-0001"})
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.json()["number"] == second.json()["number"]
+    assert Return.objects.count() == 1

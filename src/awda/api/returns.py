@@ -4,10 +4,11 @@ from datetime import datetime
 
 from django.http import HttpRequest
 from ninja import Path, Query, Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 from pydantic import Field
 
 from awda.api.auth import merchant_of
+from awda.api.pagination import BoundedLimitOffset
 from awda.returns import selectors, services
 from awda.returns.models import Return, ReturnStatus
 from awda.returns.schemas import (
@@ -26,6 +27,11 @@ router = Router(tags=["returns"])
 def create_return(request: HttpRequest, payload: ReturnIn) -> Status:
     merchant = merchant_of(request)
     key = payload.idempotency_key or request.headers.get("Idempotency-Key") or None
+    if key:
+        existing = selectors.find_by_idempotency_key(merchant=merchant, key=key)
+        if existing is not None:
+            # A retry of a request that already succeeded: same answer, nothing new created.
+            return Status(200, ReturnOut.from_orm(existing))
     ret = services.request_return(
         merchant=merchant,
         order_number=payload.order_number,
@@ -49,7 +55,7 @@ class ReturnFilters(Schema):
 
 
 @router.get("", response=list[ReturnSummaryOut], summary="List returns, newest first")
-@paginate(LimitOffsetPagination)
+@paginate(BoundedLimitOffset)
 def list_returns(request: HttpRequest, filters: Query[ReturnFilters]) -> list[ReturnSummaryOut]:
     qs = selectors.list_returns(merchant=merchant_of(request), **filters.model_dump())
     return qs  # type: ignore[return-value]  # paginate slices the queryset, then serialises

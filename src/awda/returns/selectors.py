@@ -145,3 +145,14 @@ def list_reasons(*, merchant: Merchant) -> list[ReturnReason]:
         .select_related("parent")
         .order_by("position", "pk")
     )
+
+
+def find_by_idempotency_key(*, merchant: Merchant, key: str) -> Return | None:
+    """The return a request with this idempotency key created, with its details."""
+    number = (
+        Return.objects.for_merchant(merchant)
+        .filter(idempotency_key=key)
+        .values_list("number", flat=True)
+        .first()
+    )
+    return get_return(merchant=merchant, number=number) if number else None
