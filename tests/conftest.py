@@ -27,6 +27,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("postgres_only") and not pg:
             drop.append(item)
+        elif item.get_closest_marker("embedded_only") and pg:
+            # Runs the default install (its own SQLite files); once per suite is enough.
+            drop.append(item)
         else:
             keep.append(item)
     if drop:

@@ -529,6 +529,10 @@ class _OrderBuilder:
             discount = self._cell(row, "discount", lambda v: _amount(v, currency)) or 0
             if unit_price is not None and quantity is not None and discount > unit_price * quantity:
                 self._error(row.line, "discount", _("is more than the line's amount"))
+        else:
+            # Without a currency the amounts can't be converted; still check they are numbers.
+            self._cell(row, "unit_price", _decimal)
+            self._cell(row, "discount", _decimal)
         if len(self.errors) > errors_before or title_en is None or quantity is None:
             return None
         if unit_price is None:
@@ -587,7 +591,10 @@ def import_orders_csv(
     path_or_file: str | os.PathLike[str] | IO[str] | IO[bytes],
     progress: bool = False,
 ) -> ImportReport:
-    """Import a CSV of order lines; bad orders are reported by line and skipped.
+    """Import a CSV of order lines (a path, or a file opened in text or binary mode).
+
+    Orders with a bad row are skipped and each bad row is reported by line; the others are
+    created or updated, each in its own transaction.
 
     Raises ``ImportFileInvalid`` when the file as a whole can't be used (not text, no header,
     missing columns); nothing is imported then.

@@ -1,0 +1,304 @@
+"""Run wrk once and account for the CPU it took; summarise many runs. Used by ``bench/run``.
+
+``loadgen.py run``: runs one wrk scenario, reads the JSON line its Lua ``done`` hook prints,
+and measures CPU over the run from /proc: the server's processes (Granian's process group),
+PostgreSQL's processes (the benchmark database's backends and the rest), wrk itself, and
+what everything else on the machine used (other people's jobs distort a run; the report flags
+such runs). Appends one JSON record to --log.
+
+``loadgen.py report``: medians per (configuration, scenario) over the logged runs, a table,
+and the results file.
+Standard library only: no Django needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+HZ = os.sysconf("SC_CLK_TCK")
+SCRIPTS = {
+    "baseline": None,  # GET /healthz: Django + middleware + one SELECT 1, the framework floor
+    "returnable_lines": HERE / "returnable_lines.lua",
+    "create_return": HERE / "create_return.lua",
+}
+PATHS = {"baseline": "/healthz"}
+# Other processes using more than this many cores during a run make it "contended".
+CONTENDED_CORES = 0.25
+
+
+def _busy_jiffies() -> tuple[int, int]:
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    busy = user + nice + system + irq + softirq + steal
+    return busy, busy + idle + iowait
+
+
+def _proc_jiffies(pid: int) -> int:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    fields = stat.rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def _pids(where: str, value: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if where == "pgid":
+                stat = (entry / "stat").read_text()
+                if stat.rsplit(")", 1)[1].split()[2] == value:
+                    pids.append(int(entry.name))
+            elif (entry / "comm").read_text().strip() == value:
+                pids.append(int(entry.name))
+        except OSError:
+            continue
+    return pids
+
+
+def _bench_backends(db_url: str, db: str) -> list[int]:
+    psql = shutil.which("psql")
+    if not psql:
+        return []
+    out = subprocess.run(
+        [psql, db_url, "-Atc", f"SELECT pid FROM pg_stat_activity WHERE datname = '{db}'"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    return [int(x) for x in out.split() if x.isdigit()]
+
+
+def _snapshot(pgid: str | None) -> dict[str, Any]:
+    server = _pids("pgid", pgid) if pgid else []
+    postgres = _pids("comm", "postgres")
+    return {
+        "busy": _busy_jiffies(),
+        "server": {p: _proc_jiffies(p) for p in server},
+        "postgres": {p: _proc_jiffies(p) for p in postgres},
+    }
+
+
+def _delta(before: dict[int, int], after: dict[int, int]) -> dict[int, int]:
+    return {p: after[p] - before.get(p, 0) for p in after}
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    work = Path(os.environ["BENCH_WORK"])
+    env = {**os.environ, "BENCH_THREADS": str(args.threads)}
+    offset_file = work / "slot_offset"
+    if args.scenario == "create_return":
+        env["BENCH_SLOT_OFFSET"] = offset_file.read_text().strip() if offset_file.exists() else "0"
+        slots = sum(1 for _ in (work / "slots.csv").open())
+        left = slots - int(env["BENCH_SLOT_OFFSET"])
+        # A generous ceiling on what a run can use; wrk aborts a thread when slots run out.
+        if left < args.duration * 2000:
+            print(f"warning: only {left} return slots left; reseed if runs fail", file=sys.stderr)
+    script = SCRIPTS[args.scenario]
+    cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s"]
+    cmd += ["--timeout", "10s"]
+    if script is not None:
+        cmd += ["-s", str(script)]
+        url = args.url
+    else:
+        cmd += ["-s", str(HERE / "baseline.lua")]
+        url = args.url.rstrip("/") + PATHS[args.scenario]
+    cmd.append(url)
+
+    backends = _bench_backends(args.pg_url, args.db)
+    before = _snapshot(args.server_pgid)
+    started = time.time()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    out = proc.stdout.read() if proc.stdout else ""
+    err = proc.stderr.read() if proc.stderr else ""
+    after = _snapshot(args.server_pgid)
+    elapsed = time.time() - started
+    match = re.search(r"^BENCH_JSON (\{.*\})$", out, re.MULTILINE)
+    if os.waitstatus_to_exitcode(status) != 0 or match is None:
+        sys.stderr.write(out + err)
+        raise SystemExit(f"wrk failed for {args.scenario}")
+    record: dict[str, Any] = json.loads(match.group(1))
+    record["scenario"] = args.scenario
+    if err.strip():
+        record["wrk_stderr"] = err.strip()[:2000]
+    if args.scenario == "create_return":
+        offset_file.write_text(str(record["next_offset"]))
+
+    busy = (after["busy"][0] - before["busy"][0]) / HZ
+    server = sum(_delta(before["server"], after["server"]).values()) / HZ
+    pg = _delta(before["postgres"], after["postgres"])
+    pg_bench = sum(v for p, v in pg.items() if p in backends) / HZ
+    pg_all = sum(pg.values()) / HZ
+    wrk_cpu = usage.ru_utime + usage.ru_stime
+    other = max(0.0, busy - server - pg_all - wrk_cpu)
+    n = max(1, record["requests"])
+    record["cpu"] = {
+        "seconds": round(elapsed, 2),
+        "machine_busy_cores": round(busy / elapsed, 2),
+        "server_cores": round(server / elapsed, 2),
+        "postgres_cores": round(pg_all / elapsed, 2),
+        "wrk_cores": round(wrk_cpu / elapsed, 2),
+        "other_cores": round(other / elapsed, 2),
+        # Per request, so runs on a busy machine still say what a request costs.
+        "server_ms_per_request": round(server * 1000 / n, 3),
+        "postgres_ms_per_request": round(pg_all * 1000 / n, 3),
+        "postgres_backends_ms_per_request": round(pg_bench * 1000 / n, 3),
+        "wrk_ms_per_request": round(wrk_cpu * 1000 / n, 3),
+    }
+    record["contended"] = other / elapsed > CONTENDED_CORES
+    record["config"] = json.loads(args.config)
+    record["label"] = args.label
+    record["loadavg_after"] = Path("/proc/loadavg").read_text().split()[:3]
+    with args.log.open("a") as log:
+        log.write(json.dumps(record) + "\n")
+    lat = record["latency_us"]
+    errors = sum(record["errors"].values())
+    c = record["cpu"]
+    print(
+        f"  {args.label:<7} {args.scenario:<17} {record['rps']:>8.1f} req/s  "
+        f"p50 {lat['p50'] / 1000:7.1f} ms  p99 {lat['p99'] / 1000:7.1f} ms  errors {errors:>5}  "
+        f"cpu/req: app {c['server_ms_per_request']:.2f} ms, "
+        f"pg {c['postgres_ms_per_request']:.2f} ms, "
+        f"wrk {c['wrk_ms_per_request']:.2f} ms; others used {c['other_cores']:.2f} cores"
+        + ("  [CONTENDED]" if record["contended"] else "")
+    )
+
+
+def _median(values: list[float]) -> float:
+    return float(statistics.median(values)) if values else float("nan")
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    runs = [json.loads(line) for line in args.log.read_text().splitlines() if line.strip()]
+    measured = [r for r in runs if r.get("label") == "run"]
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in measured:
+        groups[(json.dumps(r["config"], sort_keys=True), r["scenario"])].append(r)
+    seed = json.loads(args.seed.read_text()) if args.seed and args.seed.exists() else None
+    goals = {"returnable_lines": 1500.0, "create_return": 400.0}
+    summary = []
+    for (config_key, scenario), rs in groups.items():
+        config = json.loads(config_key)
+        cpu_keys = rs[0]["cpu"].keys()
+        row = {
+            "scenario": scenario,
+            "config": config,
+            "runs": len(rs),
+            "contended_runs": sum(1 for r in rs if r["contended"]),
+            "rps": _median([r["rps"] for r in rs]),
+            "rps_all": [r["rps"] for r in rs],
+            "p50_ms": _median([r["latency_us"]["p50"] / 1000 for r in rs]),
+            "p99_ms": _median([r["latency_us"]["p99"] / 1000 for r in rs]),
+            "errors": sum(sum(r["errors"].values()) for r in rs),
+            "non_2xx": sum(r["errors"]["status"] for r in rs),
+            "requests": sum(r["requests"] for r in rs),
+            "cpu": {k: _median([r["cpu"][k] for r in rs]) for k in cpu_keys},
+        }
+        cost = row["cpu"]["server_ms_per_request"] + row["cpu"]["postgres_ms_per_request"]
+        cost_with_wrk = cost + row["cpu"]["wrk_ms_per_request"]
+        cores = os.cpu_count() or 1
+        # What the measured CPU per request allows on this machine with nothing else running.
+        row["cpu_bound_rps_estimate"] = (
+            round(cores * 1000 / cost_with_wrk) if cost_with_wrk else None
+        )
+        if scenario in goals:
+            row["goal_rps"] = goals[scenario]
+            row["ratio_to_goal"] = round(row["rps"] / goals[scenario], 3)
+        summary.append(row)
+    summary.sort(key=lambda r: (json.dumps(r["config"], sort_keys=True), r["scenario"]))
+
+    header = (
+        f"{'scenario':<17} {'workers':>7} {'thr':>3} {'conns':>5} {'req/s':>8} {'p50 ms':>7} "
+        f"{'p99 ms':>7} {'non-2xx':>7} {'errors':>6} {'app ms':>6} {'pg ms':>6} {'goal':>6} runs"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in summary:
+        c = r["config"]
+        goal = f"{r['ratio_to_goal']:.0%}" if "ratio_to_goal" in r else "-"
+        print(
+            f"{r['scenario']:<17} {c['workers']:>7} {c['blocking_threads']:>3} "
+            f"{c['connections']:>5} {r['rps']:>8.1f} {r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f} "
+            f"{r['non_2xx']:>7} {r['errors']:>6} {r['cpu']['server_ms_per_request']:>6.2f} "
+            f"{r['cpu']['postgres_ms_per_request']:>6.2f} {goal:>6} {r['runs']}"
+            + (f" ({r['contended_runs']} contended)" if r["contended_runs"] else "")
+        )
+    print(
+        "req/s, p50, p99: medians over runs; non-2xx: responses with status >= 400 (all runs);"
+        " errors: all wrk errors incl. socket;\napp ms / pg ms: CPU per request of the Granian "
+        "processes / of PostgreSQL; goal: req/s against the goal (1,500 lookups/s, 400 returns/s)."
+    )
+    if seed:
+        t = seed["timings"]
+        print(
+            f"seeding: {seed['counts']['order_lines']:,} lines / "
+            f"{seed['counts']['orders']:,} orders"
+            f" in {t['total_s']:.2f} s ({seed['rows']:,} rows; COPY {seed['rows_per_s']:,} rows/s)"
+        )
+    result = {
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "memory_gib": round(
+                os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1
+            ),
+            "max_rss_self_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        },
+        "command": args.command_line,
+        "git": args.git,
+        "seed": seed,
+        "summary": summary,
+        "runs": runs,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"results: {args.out}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    run = sub.add_parser("run")
+    run.add_argument("--scenario", choices=sorted(SCRIPTS), required=True)
+    run.add_argument("--url", required=True)
+    run.add_argument("--duration", type=int, required=True)
+    run.add_argument("--connections", type=int, required=True)
+    run.add_argument("--threads", type=int, default=2)
+    run.add_argument("--server-pgid")
+    run.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432/postgres")
+    run.add_argument("--db", default="awda_bench")
+    run.add_argument("--config", default="{}")
+    run.add_argument("--label", default="run")
+    run.add_argument("--log", type=Path, required=True)
+    report = sub.add_parser("report")
+    report.add_argument("--log", type=Path, required=True)
+    report.add_argument("--seed", type=Path)
+    report.add_argument("--out", type=Path, required=True)
+    report.add_argument("--command-line", default="")
+    report.add_argument("--git", default="")
+    args = parser.parse_args()
+    {"run": cmd_run, "report": cmd_report}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()
