@@ -70,8 +70,10 @@ def test_malformed_input_is_422_naming_the_field(api):
 
 def test_a_body_that_is_not_json_is_422_not_500(api):
     response = api.put("/orders/5003", "{not json", content_type="application/json")
-    assert response.status_code in (400, 422)
-    assert "code" in response.json()
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"field": "(body)", "reason": "The body is not valid JSON."}
+    ]
 
 
 def test_validation_messages_follow_accept_language(api):
@@ -243,3 +245,16 @@ def test_a_retried_create_with_the_same_idempotency_key_answers_200_with_the_sam
     assert (first.status_code, second.status_code) == (201, 200)
     assert first.json()["number"] == second.json()["number"]
     assert Return.objects.count() == 1
+
+
+def test_a_nul_character_in_a_body_is_refused_naming_the_field(api):
+    bad = {**ORDER, "lines": [{**ORDER["lines"][0], "title_en": "Abaya\u0000"}]}
+    response = api.put("/orders/5011", bad)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "lines.0.title_en"
+
+
+def test_a_nul_character_in_the_query_string_is_refused(api):
+    response = api.get("/returns?order_number=%00")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_input"

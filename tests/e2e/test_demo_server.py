@@ -121,6 +121,7 @@ def test_a_valid_return_gets_a_number_status_quote_and_its_events_are_dispatched
 
     db = sqlite3.connect(data_dir / "var" / "awda.sqlite3")
     try:
+
         def dispatched() -> bool:
             rows = db.execute(
                 "SELECT e.name, e.dispatched_at FROM core_event e JOIN returns_return r "

@@ -12,6 +12,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from awda.api import orders, policy, returns
 from awda.api.auth import ApiKeyAuth
+from awda.api.parser import AwdaParser
 from awda.core.errors import DomainError
 from awda.policies.document import PolicyInvalid
 
@@ -25,6 +26,7 @@ api = NinjaAPI(
     urls_namespace="api-v1",
     docs_url="/docs",
     openapi_url="/openapi.json",
+    parser=AwdaParser(),
 )
 api.add_router("/orders", orders.router)
 api.add_router("/returns", returns.router)
@@ -62,6 +64,7 @@ def _reason(error: dict[str, Any]) -> str:
         "too_long": _("Too many items."),
         "string_pattern_mismatch": _("Not in the expected format."),
         "json_invalid": _("The body is not valid JSON."),
+        "nul_character": _("Contains a character that isn't allowed."),
         "model_attributes_type": _("Must be an object."),
         "dict_type": _("Must be an object."),
         "list_type": _("Must be a list."),
@@ -113,6 +116,9 @@ def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpRespons
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, ValidationError):
+        # Ninja wraps whatever the body parser raised; ours names the field and the reason.
+        return on_validation_error(request, exc.__cause__)
     return _error(request, exc.status_code, {"code": "http_error", "message": str(exc)})
 
 

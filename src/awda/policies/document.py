@@ -68,7 +68,8 @@ Flag = Annotated[bool, Field(strict=True)]
 Percent = Annotated[Decimal, Field(ge=0, le=100, decimal_places=2), AfterValidator(_plain_decimal)]
 Rate = Annotated[Decimal, Field(ge=0, le=1, decimal_places=4), AfterValidator(_plain_decimal)]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$", max_length=64)]
-Text = Annotated[str, Field(min_length=1, max_length=200)]
+# No control characters: names are shown to people, and PostgreSQL rejects NUL in text.
+Text = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
 CountryCode = Annotated[str, BeforeValidator(_upper), Field(pattern=r"^[A-Z]{2}$")]
 CurrencyCode = Annotated[str, BeforeValidator(_upper), Field(pattern=r"^[A-Z]{3}$")]
 # A condition list that is present but empty could never match, which is always a mistake.
