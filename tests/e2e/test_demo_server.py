@@ -18,6 +18,8 @@ import pytest
 
 pytestmark = pytest.mark.embedded_only
 
+EXAMPLE: list[str] = []
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -59,8 +61,12 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, P
     try:
         _wait(up, 240, "the demo server")
         log.seek(0)
-        key = re.search(r"API key:\s+(awda_\S+)", log.read())
+        printed = log.read()
+        key = re.search(r"API key:\s+(awda_\S+)", printed)
         assert key, "the demo printed no API key"
+        example = re.search(r"/orders/(\S+)/returnable-lines", printed)
+        assert example, "the demo printed no example order"
+        EXAMPLE.append(example.group(1))
         yield base, key.group(1), data_dir
     finally:
         proc.terminate()
@@ -74,8 +80,8 @@ def _client(base: str, key: str) -> httpx.Client:
 
 def _returnable_order(api: httpx.Client) -> tuple[str, dict]:
     """An order of the demo store with a returnable line (the demo prints one too)."""
-    for page in range(0, 60):
-        number = str(10001 + page)
+    # The printed example first, then the newest orders (the demo numbers them by date).
+    for number in [*EXAMPLE, *(str(10120 - i) for i in range(60))]:
         response = api.get(f"/orders/{number}/returnable-lines")
         if response.status_code != 200:
             continue
@@ -117,9 +123,9 @@ def test_a_valid_return_gets_a_number_status_quote_and_its_events_are_dispatched
     assert re.fullmatch(r"R-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{2}", body["number"])
     assert body["status"] in {"approved", "pending_review"}
     assert body["quote"]["refund_total"] >= 0
-    assert [t["to_status"] for t in body["timeline"]][0] == "requested"
+    assert body["timeline"][0]["to_status"] == "requested"
 
-    db = sqlite3.connect(data_dir / "var" / "awda.sqlite3")
+    db = sqlite3.connect(data_dir / "awda.sqlite3")
     try:
 
         def dispatched() -> bool:
