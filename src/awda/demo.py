@@ -854,6 +854,7 @@ def _seed(*, orders: int, seed: int, progress: bool) -> Merchant:
         email="owner@demo.awda.invalid",
         password=DEMO_PASSWORD,
         role=StaffRole.OWNER,
+        admin_access=True,  # the demo prints an admin login, so it must open Django admin
     )
     staff_actor = f"staff:{membership.user_id}"
 

@@ -140,3 +140,22 @@ def test_a_valid_return_gets_a_number_status_quote_and_its_events_are_dispatched
         _wait(dispatched, 60, "the worker to dispatch the return's events")
     finally:
         db.close()
+
+
+def test_the_printed_staff_login_opens_the_admin(demo):
+    base, _key, _data = demo
+    with httpx.Client(base_url=base) as web:
+        web.get("/admin/login/")
+        response = web.post(
+            "/admin/login/?next=/admin/",
+            data={
+                "username": "owner",
+                "password": "awda-demo-2026",
+                "csrfmiddlewaretoken": web.cookies["csrftoken"],
+                "next": "/admin/",
+            },
+            headers={"Referer": f"{base}/admin/login/"},
+        )
+        assert response.status_code == 302, response.text[:500]
+        page = web.get("/admin/returns/return/")
+        assert page.status_code == 200
