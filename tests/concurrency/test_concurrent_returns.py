@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 
 from awda.core.errors import DomainError
-from awda.orders.models import OrderLine
+from awda.orders.models import Order, OrderLine
 from awda.returns.models import Return, ReturnStatus
 from awda.returns.services import ItemRequest, cancel_return, request_return
 from tests import factories
@@ -121,3 +121,17 @@ def test_parallel_cancels_of_one_return_release_its_units_once(db):
     outcomes = Counter(_race(20, attempt))
     assert outcomes == {ReturnStatus.CANCELLED: 1, "invalid_transition": 19}
     assert OrderLine.objects.get(order=order).returned_quantity == 0
+
+
+def test_parallel_upserts_of_one_new_order_store_it_once(db):
+    merchant = factories.merchant()
+
+    def attempt(_i: int) -> str:
+        return factories.order(
+            merchant, number="9001", lines=[factories.line("1", quantity=2)]
+        ).number
+
+    assert set(_race(20, attempt)) == {"9001"}
+    order = Order.objects.get(merchant=merchant, number="9001")
+    assert order.lines.count() == 1
+    assert order.customer.units_bought == 2

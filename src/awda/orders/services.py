@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -13,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from awda.catalog.models import Variant
 from awda.catalog.services import ProductData, VariantData, upsert_product
+from awda.core.db import lock_keys
 from awda.core.errors import Conflict, InvalidInput
 from awda.core.money import allocate_minor, exponent
 from awda.merchants.models import Merchant
@@ -152,6 +154,12 @@ def validate_order(data: OrderData, *, merchant: Merchant) -> None:
 def _upsert_customer(merchant: Merchant, data: CustomerData) -> Customer:
     email = normalise_email(data.email)
     phone = normalise_phone(data.phone)
+    # Two orders of a new customer arriving at once must not create the customer twice.
+    lock_keys(
+        f"customer:{merchant.pk}:{kind}:{value}"
+        for kind, value in (("id", data.external_id), ("email", email), ("phone", phone))
+        if value
+    )
     qs = Customer.objects.for_merchant(merchant)
     customer = None
     if data.external_id:
@@ -223,7 +231,7 @@ def _upsert_order(merchant: Merchant, data: OrderData) -> tuple[Order, bool]:
                 merchant=merchant, sku=li.sku
             )
 
-    line_rows = []
+    line_rows: list[dict[str, Any]] = []
     subtotal = 0
     tax_total = 0
     for li, share in zip(data.lines, order_discount_shares, strict=True):
@@ -285,47 +293,73 @@ def _upsert_order(merchant: Merchant, data: OrderData) -> tuple[Order, bool]:
         "shipping_address": dict(data.shipping_address),
         "tags": sorted(set(data.tags)),
     }
-    order, created = Order.objects.select_for_update().update_or_create(
-        merchant=merchant, number=data.number, defaults=defaults
+    payment_rows: list[dict[str, Any]] = [
+        {
+            "gateway": p.gateway,
+            "reference": p.reference,
+            "method": p.method,
+            "currency": data.currency,
+            "captured_minor": p.captured_minor,
+            "refunded_minor": p.refunded_minor,
+            "card_last4": p.card_last4,
+        }
+        for p in data.payments
+    ]
+    order = (
+        Order.objects.for_merchant(merchant).select_for_update().filter(number=data.number).first()
     )
-    units_before = 0
-    if not created:
-        existing = {li.line_ref: li for li in order.lines.all()}
-        units_before = sum(li.quantity for li in existing.values())
-        wanted = {row["line_ref"] for row in line_rows}
-        for ref, line in existing.items():
-            if ref not in wanted:
-                if line.returned_quantity:
-                    raise Conflict(
-                        _("A line with returned units can't be removed."),
-                        field="lines",
-                        details={"line_ref": ref},
-                    )
-                line.delete()
+    if order is None:
+        try:
+            # A savepoint: a concurrent upsert of the same new order wins the race, and
+            # this one then updates what it created.
+            with transaction.atomic():
+                order = Order.objects.create(merchant=merchant, number=data.number, **defaults)
+        except IntegrityError:
+            order = Order.objects.select_for_update().get(merchant=merchant, number=data.number)
+        else:
+            # New order: plain bulk inserts, no per-row lookups.
+            OrderLine.objects.bulk_create(
+                [OrderLine(merchant=merchant, order=order, **row) for row in line_rows]
+            )
+            Payment.objects.bulk_create(
+                [Payment(merchant=merchant, order=order, **row) for row in payment_rows]
+            )
+            _count_units(customer, sum(li.quantity for li in data.lines))
+            return order, True
+    for key, value in defaults.items():
+        setattr(order, key, value)
+    order.save()
+    existing = {li.line_ref: li for li in order.lines.all()}
+    units_before = sum(li.quantity for li in existing.values())
+    wanted = {row["line_ref"] for row in line_rows}
+    for ref, line in existing.items():
+        if ref not in wanted:
+            if line.returned_quantity:
+                raise Conflict(
+                    _("A line with returned units can't be removed."),
+                    field="lines",
+                    details={"line_ref": ref},
+                )
+            line.delete()
     for row in line_rows:
         OrderLine.objects.update_or_create(
             merchant=merchant, order=order, line_ref=row["line_ref"], defaults=row
         )
-    for p in data.payments:
+    for pay in payment_rows:
         Payment.objects.update_or_create(
             merchant=merchant,
             order=order,
-            gateway=p.gateway,
-            reference=p.reference,
-            defaults={
-                "method": p.method,
-                "currency": data.currency,
-                "captured_minor": p.captured_minor,
-                "refunded_minor": p.refunded_minor,
-                "card_last4": p.card_last4,
-            },
+            gateway=pay["gateway"],
+            reference=pay["reference"],
+            defaults=pay,
         )
-    units_now = sum(li.quantity for li in data.lines)
-    if units_now != units_before:
-        Customer.objects.filter(pk=customer.pk).update(
-            units_bought=F("units_bought") + (units_now - units_before)
-        )
-    return order, created
+    _count_units(customer, sum(li.quantity for li in data.lines) - units_before)
+    return order, False
+
+
+def _count_units(customer: Customer, units: int) -> None:
+    if units:
+        Customer.objects.filter(pk=customer.pk).update(units_bought=F("units_bought") + units)
 
 
 def record_customer_return(*, customer_id: int, units: int, value_minor: int) -> None:
