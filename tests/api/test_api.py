@@ -258,3 +258,18 @@ def test_a_nul_character_in_the_query_string_is_refused(api):
     response = api.get("/returns?order_number=%00")
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_input"
+
+
+def test_dates_with_offsets_beyond_what_databases_store_are_kept_as_utc(api):
+    response = api.get("/returns?requested_after=1460-08-01T13:49:04%2B19:39")
+    assert response.status_code == 200
+    order = {**ORDER, "placed_at": "2026-11-10T10:00:00+19:30"}
+    created = api.put("/orders/5012", order)
+    assert created.status_code == 201, created.content
+    assert created.json()["placed_at"].startswith("2026-11-09T14:30:00")
+
+
+def test_a_date_that_overflows_in_utc_is_422(api):
+    response = api.get("/returns?requested_after=0001-01-01T00:00:00%2B10:00")
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "requested_after"

@@ -1,7 +1,5 @@
 """/api/v1/returns: create, read, list and move returns."""
 
-from datetime import datetime
-
 from django.http import HttpRequest
 from ninja import Path, Query, Router, Schema, Status
 from ninja.pagination import paginate
@@ -9,6 +7,7 @@ from pydantic import Field
 
 from awda.api.auth import merchant_of
 from awda.api.pagination import BoundedLimitOffset
+from awda.core.schemas import UtcDatetime
 from awda.returns import selectors, services
 from awda.returns.models import Return, ReturnStatus
 from awda.returns.schemas import (
@@ -50,8 +49,8 @@ class ReturnFilters(Schema):
     status: ReturnStatus | None = None
     order_number: str | None = Field(default=None, max_length=40)
     customer_email: str | None = Field(default=None, max_length=254)
-    requested_after: datetime | None = None
-    requested_before: datetime | None = None
+    requested_after: UtcDatetime | None = None
+    requested_before: UtcDatetime | None = None
 
 
 @router.get("", response=list[ReturnSummaryOut], summary="List returns, newest first")

@@ -8,6 +8,7 @@ from decimal import Decimal
 from ninja import Schema
 from pydantic import ConfigDict, Field
 
+from awda.core.schemas import UtcDatetime
 from awda.orders.models import PaymentMethod
 from awda.orders.services import (
     CustomerData,
@@ -67,14 +68,14 @@ class PaymentIn(_In):
 
 class OrderIn(_In):
     currency: str = Field(min_length=3, max_length=3)
-    placed_at: datetime
+    placed_at: UtcDatetime
     customer: CustomerIn
     lines: list[LineIn] = Field(min_length=1, max_length=500)
     payment_method: PaymentMethod = PaymentMethod.CARD
     external_id: str = Field(default="", max_length=80)
     prices_include_tax: bool = True
-    fulfilled_at: datetime | None = None
-    delivered_at: datetime | None = None
+    fulfilled_at: UtcDatetime | None = None
+    delivered_at: UtcDatetime | None = None
     discount_minor: int = Field(default=0, ge=0)
     shipping_minor: int = Field(default=0, ge=0)
     shipping_country: str = Field(default="", max_length=2)
