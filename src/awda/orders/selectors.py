@@ -29,3 +29,17 @@ def get_order(*, merchant: Merchant, number: str) -> Order:
     if order is None:
         raise NotFound(details={"order": number})
     return order
+
+
+def get_order_lines(*, merchant: Merchant, number: str) -> tuple[Order, list[OrderLine]]:
+    """An order and its lines with product facts in one query (the returnable-lines path)."""
+    lines = list(
+        OrderLine.objects.filter(merchant=merchant, order__number=number)
+        .select_related(
+            "order", "order__customer", "product", "product__category", "product__supplier"
+        )
+        .order_by("pk")
+    )
+    if not lines:  # an order always has lines, so no lines means no such order here
+        raise NotFound(details={"order": number})
+    return lines[0].order, lines

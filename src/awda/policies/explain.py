@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from babel.dates import format_date
@@ -186,11 +187,25 @@ def render(explanation: Explanation, lang: str) -> str:
         return RENDERERS[explanation.code](explanation.params, lang)
 
 
+@lru_cache(maxsize=8192)
+def _render_cached(code: str, params: tuple[tuple[str, Any], ...], lang: str) -> str:
+    with override(lang):
+        return RENDERERS[code](dict(params), lang)
+
+
 def explain(decision: LineDecision, lang: str) -> list[str]:
     """The decision's explanations as sentences in ``lang`` ("en" or "ar"; others get "en")."""
     lang = _supported(lang)
-    with override(lang):
-        return [RENDERERS[e.code](e.params, lang) for e in decision.reasons]
+    sentences = []
+    for e in decision.reasons:
+        # The same sentences recur across lines and requests (rule names, fees, deadlines);
+        # rendering one means a language switch and Babel formatting, so keep them.
+        try:
+            sentences.append(_render_cached(e.code, tuple(sorted(e.params.items())), lang))
+        except TypeError:  # a parameter that can't be a cache key
+            with override(lang):
+                sentences.append(RENDERERS[e.code](e.params, lang))
+    return sentences
 
 
 def explain_both(decision: LineDecision) -> dict[str, list[str]]:
