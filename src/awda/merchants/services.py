@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connection, transaction
 
 from awda.core import clock
 from awda.merchants.models import ApiKey, Merchant, StaffMembership, StaffRole
@@ -66,22 +66,32 @@ def revoke_api_key(*, merchant: Merchant, prefix: str) -> None:
         )
 
 
+_MERCHANT_FIELDS = (
+    "id", "slug", "name", "name_ar", "currency", "country", "default_language", "timezone",
+    "logo_url", "primary_color",
+)  # fmt: skip
+
+
 def authenticate_api_key(token: str) -> Merchant | None:
     """The merchant a bearer token belongs to, or None for any unknown or revoked key."""
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != "awda":
         return None
     _, prefix, secret = parts
-    key = (
-        ApiKey.objects.select_related("merchant")
-        .filter(prefix=prefix, revoked_at__isnull=True)
-        .first()
-    )
-    if key is None:
+    # Every API request runs this: plain SQL saves the ORM's per-query build (~0.7 ms).
+    columns = ", ".join(f"m.{f}" for f in _MERCHANT_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT k.secret_hash, {columns} FROM {ApiKey._meta.db_table} k "  # noqa: S608
+            f"JOIN {Merchant._meta.db_table} m ON m.id = k.merchant_id "
+            "WHERE k.prefix = %s AND k.revoked_at IS NULL",
+            [prefix],
+        )
+        row = cursor.fetchone()
+    if row is None or not hmac.compare_digest(row[0], hash_secret(secret)):
         return None
-    if not hmac.compare_digest(key.secret_hash, hash_secret(secret)):
-        return None
-    return key.merchant
+    # The other fields load on first use.
+    return Merchant.from_db(connection.alias, list(_MERCHANT_FIELDS), row[1:])
 
 
 def add_staff(

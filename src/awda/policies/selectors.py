@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 
+from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
 from awda.core.errors import NotFound
@@ -33,12 +34,14 @@ def _parsed(policy_id: int, created_at: datetime) -> tuple[PolicyDocument, Compi
 
 
 def _active(merchant: Merchant) -> tuple[int, PolicyDocument, CompiledPolicy]:
-    row = (
-        ReturnPolicy.objects.for_merchant(merchant)
-        .filter(is_active=True)
-        .values_list("pk", "version", "created_at")
-        .first()
-    )
+    # Read on every request: plain SQL skips the ORM's per-query build.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, version, created_at FROM {ReturnPolicy._meta.db_table} "  # noqa: S608
+            "WHERE merchant_id = %s AND is_active",
+            [merchant.pk],
+        )
+        row = cursor.fetchone()
     if row is None:
         raise NotFound(_("This store has no return policy yet."), details={"resource": "policy"})
     policy_id, version, created_at = row
