@@ -41,8 +41,7 @@ def create_return(request: HttpRequest, payload: ReturnIn) -> Status:
         actor="api",
         idempotency_key=key,
     )
-    fresh = selectors.get_return(merchant=merchant, number=ret.number)
-    return Status(201, ReturnOut.from_orm(fresh))
+    return Status(201, ReturnOut.from_orm(ret))
 
 
 class ReturnFilters(Schema):

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from awda.catalog.models import Variant
@@ -71,9 +71,11 @@ def _event_payload(ret: Return, **extra: Any) -> dict[str, Any]:
 
 
 def _timeline(ret: Return, *, kind: str, actor: str, at: datetime, **fields: Any) -> None:
-    TimelineEntry.objects.create(
+    entry = TimelineEntry.objects.create(
         merchant_id=ret.merchant_id, return_request=ret, kind=kind, actor=actor, at=at, **fields
     )
+    # Kept on the instance so a caller can show the new entries without reading them back.
+    ret.__dict__.setdefault("_new_timeline", []).append(entry)
 
 
 _EVENT_FOR_STATUS: dict[str, str] = {
@@ -448,7 +450,7 @@ def _request_return(
         )
         item_quotes = {q.line_ref: q for q in quote.items}
         refund_parts = dict(zip([q.line_ref for q in quote.items], quote.refund_parts, strict=True))
-        ReturnItem.objects.bulk_create(
+        new_items = ReturnItem.objects.bulk_create(
             [
                 ReturnItem(
                     merchant=merchant,
@@ -496,7 +498,21 @@ def _request_return(
             )
         if method == ReturnMethod.KEEP_ITEM and ret.status == ReturnStatus.APPROVED:
             _transition(ret, "complete", actor="system", now=now)
+        # A new return's items and timeline are exactly what was just written: hand them to
+        # the caller as if prefetched, instead of a second round of queries to read them.
+        ret.customer = order.customer
+        ret._prefetched_objects_cache = {  # type: ignore[attr-defined]
+            "items": _as_fetched(ret.items.all(), new_items),
+            "timeline": _as_fetched(ret.timeline.all(), ret.__dict__.pop("_new_timeline", [])),
+        }
         return ret
+
+
+def _as_fetched(qs: QuerySet[Any], rows: list[Any]) -> QuerySet[Any]:
+    """``qs`` marked as already evaluated to ``rows`` (what Django's prefetch does)."""
+    qs._result_cache = rows
+    qs._prefetch_done = True  # type: ignore[attr-defined]
+    return qs
 
 
 _TIMING_ORDER = ["immediate", "first_scan", "delivered", "inspected"]
