@@ -78,6 +78,8 @@ OTHER = "stdlib/other"
 STEPS: list[tuple[str, str, str]] = [
     ("ninja/operation.py", "run", "whole Ninja operation (auth + handler + response)"),
     ("awda/merchants/services.py", "authenticate_api_key", "API key -> merchant"),
+    ("awda/returns/selectors.py", "returnable_lines", "returnable_lines (selector, whole)"),
+    ("awda/orders/selectors.py", "get_order_lines", "  order + lines + product facts"),
     ("awda/orders/selectors.py", "get_order", "get_order (order + lines + payments)"),
     ("awda/policies/selectors.py", "active_compiled_policy", "active policy lookup"),
     ("awda/policies/selectors.py", "facts_for_order", "policy facts"),
@@ -224,7 +226,7 @@ def _explain_analyze(queries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def profile_scenario(name: str, work: Path, n: int) -> dict[str, Any]:
+def profile_scenario(name: str, work: Path, n: int, raw_dir: Path | None) -> dict[str, Any]:
     key = (work / "api_key").read_text().strip()
     client = Client(HTTP_AUTHORIZATION=f"Bearer {key}", HTTP_HOST="127.0.0.1")
     sc = Scenario(name, work, client)
@@ -262,7 +264,7 @@ def profile_scenario(name: str, work: Path, n: int) -> dict[str, Any]:
             raw = Path(tmp) / "self.raw"
             spy = subprocess.Popen(
                 [pyspy, "record", "--pid", str(os.getpid()), "--rate", "500", "--nonblocking",
-                 "--format", "raw", "--output", str(raw)],
+                 "--gil", "--format", "raw", "--output", str(raw)],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )  # fmt: skip
@@ -272,7 +274,11 @@ def profile_scenario(name: str, work: Path, n: int) -> dict[str, Any]:
             spy.send_signal(signal.SIGINT)
             spy.wait(timeout=30)
             summary = summarise_pyspy(raw, main_thread_only=True)
+            if raw_dir is not None:
+                raw_dir.mkdir(parents=True, exist_ok=True)
+                shutil.copy(raw, raw_dir / f"in_process_{name}.raw")
         layers_share, steps_share = summary["layers"], summary["steps"]
+        lines_share = summary["app_lines"]
     else:
         profiler = "cProfile"
         prof = cProfile.Profile(time.thread_time)
@@ -285,6 +291,7 @@ def profile_scenario(name: str, work: Path, n: int) -> dict[str, Any]:
         whole = sum(layers.values()) or 1.0
         layers_share = {k: v / whole for k, v in layers.items()}
         steps_share = {k: v / whole for k, v in cprofile_steps(stats).items()}
+        lines_share = {}
     cpu_ms = statistics.median(cpu) * 1000
     return {
         "scenario": name,
@@ -308,6 +315,7 @@ def profile_scenario(name: str, work: Path, n: int) -> dict[str, Any]:
             k: v * cpu_ms for k, v in sorted(layers_share.items(), key=lambda kv: -kv[1])
         },
         "steps_cpu_ms": {k: v * cpu_ms for k, v in steps_share.items()},
+        "app_lines_cpu_ms": {k: v * cpu_ms for k, v in lines_share.items()},
     }
 
 
@@ -325,6 +333,10 @@ def print_profile(p: dict[str, Any]) -> None:
     print("main steps (inclusive CPU, ms/request):")
     for label, ms in p["steps_cpu_ms"].items():
         print(f"  {ms:6.2f} ms  {label}")
+    if p.get("app_lines_cpu_ms"):
+        print("app code lines (innermost awda frame, with the library work beneath it):")
+        for where, ms in p["app_lines_cpu_ms"].items():
+            print(f"  {ms:6.2f} ms  {where}")
     print("statements of one request (server planning + execution ms):")
     for q in s["statements_sample"]:
         if "error" in q:
@@ -347,6 +359,9 @@ def _frame_where(frame: str) -> tuple[str, str]:
 def summarise_pyspy(path: Path, *, main_thread_only: bool = False) -> dict[str, Any]:
     self_layer: dict[str, int] = collections.Counter()
     inclusive: dict[str, int] = collections.Counter()
+    # Each sample charged to the innermost line of app code on its stack, whatever library
+    # code runs beneath it: "which line of ours costs what".
+    app_lines: dict[str, int] = collections.Counter()
     total = 0
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
@@ -363,6 +378,14 @@ def summarise_pyspy(path: Path, *, main_thread_only: bool = False) -> dict[str, 
             if leaf_layer is not None:
                 break
         self_layer[leaf_layer or OTHER] += n
+        for frame in reversed(frames):
+            # A middleware's get_response call would take in all of Django and Ninja beneath.
+            if "awda/" in frame and "middleware.py" not in frame:
+                where = frame.split("awda/", 1)[-1].rstrip(")")
+                app_lines[f"{where}  {frame.split(' (')[0]}"] += n
+                break
+        else:
+            app_lines["(no app code on the stack: Django, Ninja, Granian)"] += n
         seen = set()
         for frame in frames:
             name, where = _frame_where(frame)
@@ -374,6 +397,7 @@ def summarise_pyspy(path: Path, *, main_thread_only: bool = False) -> dict[str, 
         "samples": total,
         "layers": {k: v / total for k, v in self_layer.most_common()},
         "steps": {label: inclusive[label] / total for _f, _n, label in STEPS if label in inclusive},
+        "app_lines": {k: v / total for k, v in app_lines.most_common(15)},
     }
 
 
@@ -385,6 +409,9 @@ def print_pyspy(s: dict[str, Any], title: str) -> None:
     print("main steps (share of samples inside them):")
     for label, share in s["steps"].items():
         print(f"  {share:6.1%}  {label}")
+    print("app code lines (innermost awda frame, with the library work beneath it):")
+    for where, share in s["app_lines"].items():
+        print(f"  {share:6.1%}  {where}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -412,7 +439,9 @@ def main(argv: list[str] | None = None) -> None:
     names = ["returnable_lines", "create_return"] if args.scenario == "both" else [args.scenario]
     results = []
     for name in names:
-        result = profile_scenario(name, work, args.requests)
+        result = profile_scenario(
+            name, work, args.requests, args.json.parent if args.json else None
+        )
         print_profile(result)
         results.append(result)
     if args.json:
