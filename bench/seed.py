@@ -5,7 +5,7 @@ The merchant, its reasons, policy and API key go through the real services. The 
 with PostgreSQL ``COPY`` in one transaction, but computed exactly as ``upsert_order`` and
 ``upsert_product`` compute them: the generator builds the services' own input types
 (``OrderData``, ``ProductData``), checks them with ``validate_order`` and derives each column
-with the services' arithmetic (``allocate_minor``, ``line_tax_minor``). ``--verify K`` proves
+with the services' own arithmetic (``orders.services.order_columns``). ``--verify K`` proves
 it: the real services run on K seeded orders and products inside a rolled-back transaction
 and every column is compared.
 
@@ -41,16 +41,16 @@ from django.forms.models import model_to_dict  # noqa: E402
 from awda.catalog.models import Category, Product, Supplier, Variant  # noqa: E402
 from awda.catalog.services import ProductData, VariantData, upsert_product  # noqa: E402
 from awda.core import clock  # noqa: E402
-from awda.core.money import allocate_minor  # noqa: E402
 from awda.merchants.models import Merchant  # noqa: E402
 from awda.merchants.services import create_merchant, issue_api_key  # noqa: E402
 from awda.orders.models import Customer, Order, OrderLine, Payment, PaymentMethod  # noqa: E402
-from awda.orders.rules import line_tax_minor, normalise_email, normalise_phone  # noqa: E402
+from awda.orders.rules import normalise_email, normalise_phone  # noqa: E402
 from awda.orders.services import (  # noqa: E402
     CustomerData,
     LineData,
     OrderData,
     PaymentData,
+    order_columns,
     upsert_order,
     validate_order,
 )
@@ -227,76 +227,6 @@ def make_orders(
 
 
 # -- the columns the services would write ------------------------------------------------------
-
-
-def order_columns(data: OrderData) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """(order fields, line fields) as ``orders.services._upsert_order`` computes them."""
-    shares = allocate_minor(
-        data.discount_minor,
-        [li.unit_price_minor * li.quantity - li.discount_minor for li in data.lines],
-    )
-    delivered = data.delivered_at is not None
-    lines = []
-    subtotal = 0
-    tax_total = 0
-    for li, share in zip(data.lines, shares, strict=True):
-        discount = li.discount_minor + share
-        net = li.unit_price_minor * li.quantity - discount
-        tax = (
-            li.tax_minor
-            if li.tax_minor is not None
-            else line_tax_minor(
-                net_minor=net, tax_rate=li.tax_rate, prices_include_tax=data.prices_include_tax
-            )
-        )
-        subtotal += li.unit_price_minor * li.quantity
-        tax_total += tax
-        lines.append(
-            {
-                "line_ref": li.line_ref,
-                "sku": li.sku,
-                "title_en": li.title_en,
-                "title_ar": li.title_ar,
-                "quantity": li.quantity,
-                "delivered_quantity": (
-                    li.delivered_quantity
-                    if li.delivered_quantity is not None
-                    else (li.quantity if delivered else 0)
-                ),
-                "returned_quantity": 0,
-                "unit_price_minor": li.unit_price_minor,
-                "discount_minor": discount,
-                "tax_minor": tax,
-                "tax_rate": li.tax_rate,
-            }
-        )
-    line_discounts = sum(li.discount_minor for li in data.lines)
-    computed_total = (
-        subtotal
-        - line_discounts
-        - data.discount_minor
-        + data.shipping_minor
-        + (0 if data.prices_include_tax else tax_total)
-    )
-    order = {
-        "number": data.number,
-        "external_id": data.external_id,
-        "currency": data.currency,
-        "payment_method": data.payment_method,
-        "prices_include_tax": data.prices_include_tax,
-        "placed_at": data.placed_at,
-        "fulfilled_at": data.fulfilled_at,
-        "delivered_at": data.delivered_at,
-        "subtotal_minor": subtotal,
-        "discount_minor": data.discount_minor + line_discounts,
-        "shipping_minor": data.shipping_minor,
-        "tax_minor": tax_total,
-        "total_minor": data.total_minor if data.total_minor is not None else computed_total,
-        "shipping_country": data.shipping_country.upper(),
-        "shipping_address": dict(data.shipping_address),
-        "tags": sorted(set(data.tags)),
-    }
-    return order, lines
 
 
 def customer_columns(data: CustomerData) -> dict[str, Any]:
@@ -525,6 +455,7 @@ def _write(
             order_rows.append(
                 {
                     "id": oid,
+                    "number": data.number,
                     "merchant_id": m,
                     "customer_id": customer_ids[id(data.customer)],
                     **order,
@@ -541,6 +472,7 @@ def _write(
                         "order_id": oid,
                         "variant_id": vid,
                         "product_id": pid,
+                        "returned_quantity": 0,
                         **li,
                     }
                 )

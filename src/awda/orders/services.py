@@ -195,13 +195,80 @@ def upsert_order(*, merchant: Merchant, data: OrderData) -> tuple[Order, bool]:
         ) from None
 
 
-def _upsert_order(merchant: Merchant, data: OrderData) -> tuple[Order, bool]:
-    customer = _upsert_customer(merchant, data.customer)
-    order_discount_shares = allocate_minor(
+def order_columns(data: OrderData) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The order's and its lines' money and quantity columns, as an upsert stores them.
+
+    Pure: the order discount spread over lines by largest remainder, each line's tax, the
+    totals. Relations (customer, variant, product) and counters are left to the caller.
+    """
+    shares = allocate_minor(
         data.discount_minor,
         [li.unit_price_minor * li.quantity - li.discount_minor for li in data.lines],
     )
     delivered = data.delivered_at is not None
+    lines: list[dict[str, Any]] = []
+    subtotal = 0
+    tax_total = 0
+    for li, share in zip(data.lines, shares, strict=True):
+        discount = li.discount_minor + share
+        net = li.unit_price_minor * li.quantity - discount
+        tax = (
+            li.tax_minor
+            if li.tax_minor is not None
+            else line_tax_minor(
+                net_minor=net, tax_rate=li.tax_rate, prices_include_tax=data.prices_include_tax
+            )
+        )
+        subtotal += li.unit_price_minor * li.quantity
+        tax_total += tax
+        lines.append(
+            {
+                "line_ref": li.line_ref,
+                "sku": li.sku,
+                "title_en": li.title_en,
+                "title_ar": li.title_ar,
+                "quantity": li.quantity,
+                "delivered_quantity": (
+                    li.delivered_quantity
+                    if li.delivered_quantity is not None
+                    else (li.quantity if delivered else 0)
+                ),
+                "unit_price_minor": li.unit_price_minor,
+                "discount_minor": discount,
+                "tax_minor": tax,
+                "tax_rate": li.tax_rate,
+            }
+        )
+    line_discounts = sum(li.discount_minor for li in data.lines)
+    computed_total = (
+        subtotal
+        - line_discounts
+        - data.discount_minor
+        + data.shipping_minor
+        + (0 if data.prices_include_tax else tax_total)
+    )
+    order = {
+        "external_id": data.external_id,
+        "currency": data.currency,
+        "payment_method": data.payment_method,
+        "prices_include_tax": data.prices_include_tax,
+        "placed_at": data.placed_at,
+        "fulfilled_at": data.fulfilled_at,
+        "delivered_at": data.delivered_at,
+        "subtotal_minor": subtotal,
+        "discount_minor": data.discount_minor + line_discounts,
+        "shipping_minor": data.shipping_minor,
+        "tax_minor": tax_total,
+        "total_minor": data.total_minor if data.total_minor is not None else computed_total,
+        "shipping_country": data.shipping_country.upper(),
+        "shipping_address": dict(data.shipping_address),
+        "tags": sorted(set(data.tags)),
+    }
+    return order, lines
+
+
+def _upsert_order(merchant: Merchant, data: OrderData) -> tuple[Order, bool]:
+    customer = _upsert_customer(merchant, data.customer)
     skus = {li.sku for li in data.lines if li.sku}
     variants = {
         v.sku: v
@@ -231,68 +298,14 @@ def _upsert_order(merchant: Merchant, data: OrderData) -> tuple[Order, bool]:
                 merchant=merchant, sku=li.sku
             )
 
+    order_fields, line_fields = order_columns(data)
+    defaults = {**order_fields, "customer": customer}
     line_rows: list[dict[str, Any]] = []
-    subtotal = 0
-    tax_total = 0
-    for li, share in zip(data.lines, order_discount_shares, strict=True):
-        discount = li.discount_minor + share
-        net = li.unit_price_minor * li.quantity - discount
-        tax = (
-            li.tax_minor
-            if li.tax_minor is not None
-            else line_tax_minor(
-                net_minor=net, tax_rate=li.tax_rate, prices_include_tax=data.prices_include_tax
-            )
-        )
-        subtotal += li.unit_price_minor * li.quantity
-        tax_total += tax
-        variant = variants.get(li.sku)
+    for row in line_fields:
+        variant = variants.get(row["sku"])
         line_rows.append(
-            {
-                "line_ref": li.line_ref,
-                "variant": variant,
-                "product": variant.product if variant else None,
-                "sku": li.sku,
-                "title_en": li.title_en,
-                "title_ar": li.title_ar,
-                "quantity": li.quantity,
-                "delivered_quantity": (
-                    li.delivered_quantity
-                    if li.delivered_quantity is not None
-                    else (li.quantity if delivered else 0)
-                ),
-                "unit_price_minor": li.unit_price_minor,
-                "discount_minor": discount,
-                "tax_minor": tax,
-                "tax_rate": li.tax_rate,
-            }
+            {**row, "variant": variant, "product": variant.product if variant else None}
         )
-    line_discounts = sum(li.discount_minor for li in data.lines)
-    computed_total = (
-        subtotal
-        - line_discounts
-        - data.discount_minor
-        + data.shipping_minor
-        + (0 if data.prices_include_tax else tax_total)
-    )
-    defaults = {
-        "external_id": data.external_id,
-        "customer": customer,
-        "currency": data.currency,
-        "payment_method": data.payment_method,
-        "prices_include_tax": data.prices_include_tax,
-        "placed_at": data.placed_at,
-        "fulfilled_at": data.fulfilled_at,
-        "delivered_at": data.delivered_at,
-        "subtotal_minor": subtotal,
-        "discount_minor": data.discount_minor + line_discounts,
-        "shipping_minor": data.shipping_minor,
-        "tax_minor": tax_total,
-        "total_minor": data.total_minor if data.total_minor is not None else computed_total,
-        "shipping_country": data.shipping_country.upper(),
-        "shipping_address": dict(data.shipping_address),
-        "tags": sorted(set(data.tags)),
-    }
     payment_rows: list[dict[str, Any]] = [
         {
             "gateway": p.gateway,
