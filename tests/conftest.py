@@ -30,11 +30,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         elif item.get_closest_marker("embedded_only") and pg:
             # Runs the default install (its own SQLite files); once per suite is enough.
             drop.append(item)
+        elif item.get_closest_marker("browser") and pg:
+            # Chromium through the pages: what they show does not depend on the engine.
+            drop.append(item)
         else:
             keep.append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+@pytest.fixture(autouse=True)
+def _fresh_local_caches() -> Iterator[None]:
+    # Rolled-back tests hand ids out again (SQLite): no cache entry may outlive its test.
+    from awda.core.cache import clear_all
+
+    clear_all()
+    yield
+    clear_all()
 
 
 @pytest.fixture

@@ -201,6 +201,10 @@ MEDIA_URL = "/media/"
 
 # -- API -------------------------------------------------------------------------------------
 AWDA_API_PAGE_SIZE_MAX = 200
+# How long a process may keep an API key, the active policy or the reason list it has read
+# (awda.core.cache): a revoked key or a new policy takes effect at once in the process that
+# made the change and within this many seconds in every other. 0 turns the caches off.
+AWDA_LOCAL_CACHE_SECONDS = float(os.environ.get("AWDA_LOCAL_CACHE_SECONDS", "5"))
 AWDA_PUBLIC_URL = os.environ.get("AWDA_PUBLIC_URL", "http://127.0.0.1:8000")
 
 LOGGING = {

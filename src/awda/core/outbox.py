@@ -37,17 +37,44 @@ def record_event(
     aggregate_id: str | int = "",
 ) -> Event:
     """Write an event in the current transaction; it is dispatched once that commits."""
-    event = Event.objects.create(
-        name=name,
-        payload=dict(payload),
+    return record_events(
+        [(name, payload)],
         merchant_id=merchant_id,
         aggregate_type=aggregate_type,
-        aggregate_id=str(aggregate_id),
-        created_at=clock.now(),
+        aggregate_id=aggregate_id,
+    )[0]
+
+
+def record_events(
+    events: Sequence[tuple[str, Mapping[str, Any]]],
+    *,
+    merchant_id: int | None,
+    aggregate_type: str = "",
+    aggregate_id: str | int = "",
+) -> list[Event]:
+    """Write several (name, payload) events of one aggregate in one statement, in order."""
+    now = clock.now()
+    rows = Event.objects.bulk_create(
+        [
+            Event(
+                name=name,
+                payload=dict(payload),
+                merchant_id=merchant_id,
+                aggregate_type=aggregate_type,
+                aggregate_id=str(aggregate_id),
+                created_at=now,
+            )
+            for name, payload in events
+        ]
     )
-    event_id = str(event.id)
-    transaction.on_commit(lambda: _enqueue(event_id))
-    return event
+    event_ids = [str(event.id) for event in rows]
+    transaction.on_commit(lambda: _enqueue_all(event_ids))
+    return rows
+
+
+def _enqueue_all(event_ids: Sequence[str]) -> None:
+    for event_id in event_ids:
+        _enqueue(event_id)
 
 
 def _enqueue(event_id: str) -> None:

@@ -6,11 +6,14 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 
 from awda.core import clock
+from awda.core.cache import LocalCache
 from awda.merchants.models import ApiKey, Merchant, StaffMembership, StaffRole
 
 
@@ -59,11 +62,14 @@ def issue_api_key(*, merchant: Merchant, name: str) -> IssuedKey:
 
 
 def revoke_api_key(*, merchant: Merchant, prefix: str) -> None:
-    """Revoke a key; requests with it are refused from now on."""
+    """Revoke a key: refused at once by this process, and by every other within
+    ``AWDA_LOCAL_CACHE_SECONDS`` (the time they may keep a key they checked)."""
     with transaction.atomic():
         ApiKey.objects.for_merchant(merchant).filter(prefix=prefix, revoked_at__isnull=True).update(
             revoked_at=clock.now()
         )
+        _keys.invalidate(prefix)
+        transaction.on_commit(lambda: _keys.invalidate(prefix))
 
 
 _MERCHANT_FIELDS = (
@@ -72,13 +78,15 @@ _MERCHANT_FIELDS = (
 )  # fmt: skip
 
 
-def authenticate_api_key(token: str) -> Merchant | None:
-    """The merchant a bearer token belongs to, or None for any unknown or revoked key."""
-    parts = token.split("_", 2)
-    if len(parts) != 3 or parts[0] != "awda":
-        return None
-    _, prefix, secret = parts
-    # Every API request runs this: plain SQL saves the ORM's per-query build (~0.7 ms).
+# prefix -> (secret hash, merchant columns) of live keys; never the secret itself. Every API
+# request authenticates, so this saves a query each time (bench/README.md has the figures).
+_keys: LocalCache[str, tuple[Any, ...]] = LocalCache(
+    "api keys", ttl=settings.AWDA_LOCAL_CACHE_SECONDS
+)
+
+
+def _key_row(prefix: str) -> tuple[Any, ...] | None:
+    # Plain SQL saves the ORM's per-query build (~0.7 ms).
     columns = ", ".join(f"m.{f}" for f in _MERCHANT_FIELDS)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -88,9 +96,19 @@ def authenticate_api_key(token: str) -> Merchant | None:
             [prefix],
         )
         row = cursor.fetchone()
+    return tuple(row) if row is not None else None
+
+
+def authenticate_api_key(token: str) -> Merchant | None:
+    """The merchant a bearer token belongs to, or None for any unknown or revoked key."""
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != "awda":
+        return None
+    _, prefix, secret = parts
+    row = _keys.get_or_load(prefix, lambda: _key_row(prefix))
     if row is None or not hmac.compare_digest(row[0], hash_secret(secret)):
         return None
-    # The other fields load on first use.
+    # A fresh instance per request (callers may change it); other fields load on first use.
     return Merchant.from_db(connection.alias, list(_MERCHANT_FIELDS), row[1:])
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from django.db import connection
@@ -54,6 +56,7 @@ _CUSTOMER_COLUMNS = (
 _PRODUCT_COLUMNS = ("external_id", "tags", "final_sale", "returnable")
 
 
+@cache
 def _lines_sql() -> str:
     line, order, customer = OrderLine._meta.db_table, Order._meta.db_table, "orders_customer"
     product, category, supplier = "catalog_product", "catalog_category", "catalog_supplier"
@@ -72,7 +75,7 @@ def _lines_sql() -> str:
         f"LEFT JOIN {product} p ON p.id = l.product_id "
         f"LEFT JOIN {category} cat ON cat.id = p.category_id "
         f"LEFT JOIN {supplier} sup ON sup.id = p.supplier_id "
-        "WHERE o.merchant_id = %s AND o.number = %s ORDER BY l.id"
+        "WHERE o.merchant_id = %s AND o.number = %s"
     )
 
 
@@ -96,10 +99,44 @@ def get_order_lines(*, merchant: Merchant, number: str) -> tuple[Order, list[Ord
     The instances carry only what the returns path reads; they are for reading, not saving.
     """
     with connection.cursor() as cursor:
-        cursor.execute(_lines_sql(), [merchant.pk, number])
+        cursor.execute(_lines_sql() + " ORDER BY l.id", [merchant.pk, number])
         rows = cursor.fetchall()
     if not rows:  # an order always has lines, so no rows means no such order here
         raise NotFound(details={"order": number})
+    lines = _from_rows(merchant, rows)
+    return lines[0].order, lines
+
+
+def lock_order_lines(
+    *, merchant: Merchant, number: str, line_refs: Sequence[str]
+) -> list[OrderLine]:
+    """Some lines of an order, locked for update in primary-key order, each with its order
+    (and customer) and product facts; lines the order doesn't have are left out.
+
+    Locking in primary-key order everywhere means concurrent returns of one order queue
+    instead of deadlocking. NotFound when the merchant has no such order.
+    """
+    if not line_refs:
+        raise ValueError("no line refs")
+    sql = _lines_sql() + f" AND l.line_ref IN ({', '.join(['%s'] * len(line_refs))}) ORDER BY l.id"
+    if connection.features.has_select_for_update_of:
+        sql += " FOR UPDATE OF l"  # SQLite has no row locks: BEGIN IMMEDIATE serialises writers
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [merchant.pk, number, *line_refs])
+        rows = cursor.fetchall()
+        if not rows:
+            cursor.execute(
+                f"SELECT 1 FROM {Order._meta.db_table} "  # noqa: S608
+                "WHERE merchant_id = %s AND number = %s",
+                [merchant.pk, number],
+            )
+            if cursor.fetchone() is None:
+                raise NotFound(details={"order": number})
+            return []
+    return _from_rows(merchant, rows)
+
+
+def _from_rows(merchant: Merchant, rows: Sequence[Sequence[Any]]) -> list[OrderLine]:
     n_line, n_order, n_customer = len(_LINE_COLUMNS), len(_ORDER_COLUMNS), len(_CUSTOMER_COLUMNS)
     first = rows[0]
     o = dict(zip(_ORDER_COLUMNS, first[n_line : n_line + n_order], strict=True))
@@ -158,4 +195,4 @@ def get_order_lines(*, merchant: Merchant, number: str) -> tuple[Order, list[Ord
             product.supplier = Supplier(code=supplier_code) if supplier_code else None
             line.product = product
         lines.append(line)
-    return order, lines
+    return lines

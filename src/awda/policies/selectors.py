@@ -7,9 +7,11 @@ from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 
+from django.conf import settings
 from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
+from awda.core.cache import LocalCache
 from awda.core.errors import NotFound
 from awda.merchants.models import Merchant
 from awda.orders.models import Order, OrderLine
@@ -33,15 +35,28 @@ def _parsed(policy_id: int, created_at: datetime) -> tuple[PolicyDocument, Compi
     return document, compile_policy(document)
 
 
-def _active(merchant: Merchant) -> tuple[int, PolicyDocument, CompiledPolicy]:
-    # Read on every request: plain SQL skips the ORM's per-query build.
+# merchant id -> (policy id, version, created_at) of the active version. A new version is
+# seen at once by the process that saved it and within the cache's time by the others;
+# each return records the version it was decided under.
+active_versions: LocalCache[int, tuple[int, int, datetime]] = LocalCache(
+    "active policies", ttl=settings.AWDA_LOCAL_CACHE_SECONDS
+)
+
+
+def _active_row(merchant_id: int) -> tuple[int, int, datetime] | None:
+    # Plain SQL skips the ORM's per-query build.
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT id, version, created_at FROM {ReturnPolicy._meta.db_table} "  # noqa: S608
             "WHERE merchant_id = %s AND is_active",
-            [merchant.pk],
+            [merchant_id],
         )
         row = cursor.fetchone()
+    return (row[0], row[1], row[2]) if row is not None else None
+
+
+def _active(merchant: Merchant) -> tuple[int, PolicyDocument, CompiledPolicy]:
+    row = active_versions.get_or_load(merchant.pk, lambda: _active_row(merchant.pk))
     if row is None:
         raise NotFound(_("This store has no return policy yet."), details={"resource": "policy"})
     policy_id, version, created_at = row

@@ -11,6 +11,7 @@ from django.db.models import Max
 from awda.merchants.models import Merchant
 from awda.policies.document import PolicyDocument, parse_policy
 from awda.policies.models import ReturnPolicy
+from awda.policies.selectors import active_versions
 
 
 def replace_policy(
@@ -23,6 +24,9 @@ def replace_policy(
         Merchant.objects.select_for_update().filter(pk=merchant.pk).first()
         last = ReturnPolicy.objects.for_merchant(merchant).aggregate(v=Max("version"))["v"] or 0
         ReturnPolicy.objects.for_merchant(merchant).filter(is_active=True).update(is_active=False)
+        # This process sees the new version at once (the others when their entry expires).
+        active_versions.invalidate(merchant.pk)
+        transaction.on_commit(lambda: active_versions.invalidate(merchant.pk))
         return ReturnPolicy.objects.create(
             merchant=merchant,
             version=last + 1,

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 
 from awda.core import clock
+from awda.core.cache import LocalCache
 from awda.core.errors import NotFound
 from awda.core.ids import normalise_return_number
 from awda.core.money import Money
@@ -134,6 +136,26 @@ def list_returns(
     if requested_before:
         qs = qs.filter(requested_at__lt=requested_before)
     return qs.order_by("-requested_at", "-pk")
+
+
+# merchant id -> {code: parent code or None} of active reasons, read on every new return.
+# A reason edited in the admin is seen by other processes within the cache's time.
+reason_parents_cache: LocalCache[int, dict[str, str | None]] = LocalCache(
+    "return reasons", ttl=settings.AWDA_LOCAL_CACHE_SECONDS
+)
+
+
+def active_reason_parents(*, merchant: Merchant) -> dict[str, str | None]:
+    """Each active reason code of the merchant with its parent's code (None for top level)."""
+
+    def load() -> dict[str, str | None]:
+        return dict(
+            ReturnReason.objects.for_merchant(merchant)
+            .filter(active=True)
+            .values_list("code", "parent__code")
+        )
+
+    return reason_parents_cache.get_or_load(merchant.pk, load) or {}
 
 
 def list_reasons(*, merchant: Merchant) -> list[ReturnReason]:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, QuerySet
 from django.utils.translation import gettext_lazy as _
 
@@ -18,9 +18,10 @@ from awda.core import clock
 from awda.core.errors import InvalidInput, InvalidTransition, NotFound
 from awda.core.ids import new_return_number, normalise_return_number
 from awda.core.money import Money
-from awda.core.outbox import record_event
+from awda.core.outbox import record_event, record_events
 from awda.merchants.models import Merchant
 from awda.orders.models import Order, OrderLine
+from awda.orders.selectors import lock_order_lines
 from awda.policies.rules import LineDecision, evaluate_line
 from awda.policies.selectors import active_compiled_policy, active_policy, facts_for_order
 from awda.returns import errors
@@ -36,6 +37,7 @@ from awda.returns.models import (
 )
 from awda.returns.quote import QuoteLine, ReturnQuote, quote_return
 from awda.returns.rules import RELEASES_UNITS, TERMINAL, next_status
+from awda.returns.selectors import active_reason_parents, reason_parents_cache
 
 
 @dataclass(frozen=True)
@@ -180,12 +182,7 @@ def _validate_items(items: Sequence[ItemRequest]) -> None:
 
 def _normalise_reasons(merchant: Merchant, items: Sequence[ItemRequest]) -> list[ItemRequest]:
     """Check reason codes; a sub-reason given as the reason is read as (its parent, it)."""
-    codes = {i.reason for i in items} | {i.sub_reason for i in items if i.sub_reason}
-    known: dict[str, str | None] = dict(
-        ReturnReason.objects.for_merchant(merchant)
-        .filter(code__in=codes, active=True)
-        .values_list("code", "parent__code")
-    )
+    known = active_reason_parents(merchant=merchant)
     result = []
     for i, item in enumerate(items):
         if item.reason not in known:
@@ -365,23 +362,11 @@ def _request_return(
 ) -> Return:
     now = clock.now()
     with transaction.atomic():
-        order = (
-            Order.objects.for_merchant(merchant)
-            .select_related("customer")
-            .filter(number=order_number)
-            .first()
-        )
-        if order is None:
-            raise NotFound(details={"order": order_number})
-        refs = [i.line_ref for i in items]
-        # Row locks on the order's lines, always in primary-key order: concurrent returns of
-        # the same order queue here instead of deadlocking, and each sees the units the
-        # previous one took.
-        locked = list(
-            OrderLine.objects.select_for_update(of=("self",))
-            .filter(order=order, line_ref__in=refs)
-            .select_related("product", "product__category", "product__supplier")
-            .order_by("pk")
+        # Row locks on the requested lines, in primary-key order: concurrent returns of the
+        # same order queue here instead of deadlocking, and each sees the units the previous
+        # one took. One statement brings the order, customer and product facts along.
+        locked = lock_order_lines(
+            merchant=merchant, number=order_number, line_refs=[i.line_ref for i in items]
         )
         lines = {line.line_ref: line for line in locked}
         for i, item in enumerate(items):
@@ -391,6 +376,7 @@ def _request_return(
                     field=f"items.{i}.line_ref",
                     details={"line_ref": item.line_ref},
                 )
+        order = locked[0].order
         version, policy = active_compiled_policy(merchant=merchant)
         order_facts, line_facts = facts_for_order(order, locked)
         decisions: dict[str, LineDecision] = {}
@@ -424,18 +410,23 @@ def _request_return(
         expiry_days = min(o.unshipped_expiry_days for o in outcomes)
         timing = _strictest_timing([o.refund_timing for o in outcomes])
 
-        for line in locked:
-            wanted = next(i.quantity for i in items if i.line_ref == line.line_ref)
-            # The CHECK constraint (returned ≤ delivered) backs this up in the database.
-            OrderLine.objects.filter(pk=line.pk).update(
-                returned_quantity=F("returned_quantity") + wanted
-            )
+        wanted = {item.line_ref: item.quantity for item in items}
+        _take_units([(line.pk, wanted[line.line_ref]) for line in locked])
 
+        # The return is written in the state its first, automatic step leaves it in (approved,
+        # or waiting for review); the timeline and the events still tell both steps.
+        action = "flag_for_review" if needs_review else "approve"
+        status = next_status(ReturnStatus.REQUESTED, action)
+        if status is None:  # the transition table changed without this code
+            raise InvalidTransition(details={"current_status": ReturnStatus.REQUESTED})
+        changes: dict[str, Any] = {}
+        if not needs_review:
+            changes = {"approved_at": now, "expires_at": now + timedelta(days=expiry_days)}
         ret = _create_with_unique_number(
             merchant=merchant,
             order=order,
             customer_id=order.customer_id,
-            status=ReturnStatus.REQUESTED,
+            status=status,
             method=method,
             currency=order.currency,
             quote=quote.to_data(),
@@ -447,6 +438,7 @@ def _request_return(
             channel=channel,
             idempotency_key=idempotency_key,
             requested_at=now,
+            **changes,
         )
         item_quotes = {q.line_ref: q for q in quote.items}
         refund_parts = dict(zip([q.line_ref for q in quote.items], quote.refund_parts, strict=True))
@@ -468,34 +460,52 @@ def _request_return(
                 if item.line_ref in item_quotes
             ]
         )
-        _timeline(ret, kind="status_changed", actor=actor, at=now, to_status=ReturnStatus.REQUESTED)
-        record_event(
-            "ReturnRequested",
-            _event_payload(
-                ret,
-                units=sum(i.quantity for i in items),
-                refund_total_minor=quote.refund_total.minor,
-                currency=order.currency,
-                items=[
-                    {"line_ref": i.line_ref, "quantity": i.quantity, "reason": i.reason}
-                    for i in items
-                ],
-            ),
+        note = ("photos_required" if photos_missing else "manual_review") if needs_review else ""
+        entries = TimelineEntry.objects.bulk_create(
+            [
+                TimelineEntry(
+                    merchant_id=merchant.pk,
+                    return_request=ret,
+                    kind="status_changed",
+                    actor=actor,
+                    at=now,
+                    to_status=ReturnStatus.REQUESTED,
+                ),
+                TimelineEntry(
+                    merchant_id=merchant.pk,
+                    return_request=ret,
+                    kind="status_changed",
+                    actor="system",
+                    at=now,
+                    from_status=ReturnStatus.REQUESTED,
+                    to_status=status,
+                    note=note,
+                ),
+            ]
+        )
+        ret.__dict__["_new_timeline"] = entries
+        requested = {
+            **_event_payload(ret),
+            "status": ReturnStatus.REQUESTED,
+            "units": sum(i.quantity for i in items),
+            "refund_total_minor": quote.refund_total.minor,
+            "currency": order.currency,
+            "items": [
+                {"line_ref": i.line_ref, "quantity": i.quantity, "reason": i.reason} for i in items
+            ],
+        }
+        record_events(
+            [
+                ("ReturnRequested", requested),
+                (
+                    _EVENT_FOR_STATUS[status],
+                    _event_payload(ret, from_status=ReturnStatus.REQUESTED, note=note),
+                ),
+            ],
             merchant_id=merchant.pk,
             aggregate_type="return",
             aggregate_id=ret.pk,
         )
-        if needs_review:
-            note = "photos_required" if photos_missing else "manual_review"
-            _transition(ret, "flag_for_review", actor="system", now=now, note=note)
-        else:
-            _transition(
-                ret,
-                "approve",
-                actor="system",
-                now=now,
-                changes={"approved_at": now, "expires_at": now + timedelta(days=expiry_days)},
-            )
         if method == ReturnMethod.KEEP_ITEM and ret.status == ReturnStatus.APPROVED:
             _transition(ret, "complete", actor="system", now=now)
         # A new return's items and timeline are exactly what was just written: hand them to
@@ -506,6 +516,18 @@ def _request_return(
             "timeline": _as_fetched(ret.timeline.all(), ret.__dict__.pop("_new_timeline", [])),
         }
         return ret
+
+
+def _take_units(line_quantities: Sequence[tuple[int, int]]) -> None:
+    """Count units of locked lines as returned (the CHECK returned ≤ delivered backs this)."""
+    table = OrderLine._meta.db_table
+    with connection.cursor() as cursor:
+        for line_id, quantity in line_quantities:
+            cursor.execute(
+                f"UPDATE {table} SET returned_quantity = returned_quantity + %s "  # noqa: S608
+                "WHERE id = %s",
+                [quantity, line_id],
+            )
 
 
 def _as_fetched(qs: QuerySet[Any], rows: list[Any]) -> QuerySet[Any]:
@@ -713,4 +735,6 @@ def install_default_reasons(*, merchant: Merchant) -> int:
                     },
                 )
                 added += created
+    reason_parents_cache.invalidate(merchant.pk)
+    transaction.on_commit(lambda: reason_parents_cache.invalidate(merchant.pk))
     return added
