@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any, TypeVar
 
-from django.db import connection
+from django.db import connection, models
 
 
 def lock_keys(keys: Iterable[str]) -> None:
@@ -19,3 +20,15 @@ def lock_keys(keys: Iterable[str]) -> None:
     with connection.cursor() as cursor:
         for key in sorted(set(keys)):
             cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+
+
+M = TypeVar("M", bound=models.Model)
+
+
+def loaded_instance(model: type[M], **values: Any) -> M:
+    """An instance as if loaded from the database with only ``values``' fields: the others
+    are deferred, so reading one fetches it (never a silent default)."""
+    fields = [f.attname for f in model._meta.concrete_fields if f.attname in values]
+    if len(fields) != len(values):
+        raise ValueError(f"not fields of {model.__name__}: {sorted(set(values) - set(fields))}")
+    return model.from_db(connection.alias, fields, [values[f] for f in fields])

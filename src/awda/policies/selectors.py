@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from awda.core.cache import LocalCache
 from awda.core.errors import NotFound
 from awda.merchants.models import Merchant
-from awda.orders.models import Order, OrderLine
+from awda.orders.selectors import LineSnapshot, OrderSnapshot
 from awda.policies.document import PolicyDocument, parse_policy
 from awda.policies.models import ReturnPolicy
 from awda.policies.rules import (
@@ -77,7 +77,7 @@ def active_compiled_policy(*, merchant: Merchant) -> tuple[int, CompiledPolicy]:
 
 
 def facts_for_order(
-    order: Order, lines: Sequence[OrderLine]
+    order: OrderSnapshot, lines: Sequence[LineSnapshot]
 ) -> tuple[OrderFacts, dict[int, LineFacts]]:
     """The plain facts the policy engine needs, from an order (with customer) and its lines."""
     customer = order.customer
@@ -104,13 +104,13 @@ def facts_for_order(
     line_facts = {}
     for line in lines:
         product = line.product
-        line_facts[line.pk] = LineFacts(
+        line_facts[line.id] = LineFacts(
             line_ref=line.line_ref,
             product_id=product.external_id if product else "",
             sku=line.sku,
-            category=product.category.code if product and product.category else None,
+            category=product.category_code if product else None,
             tags=frozenset(product.tags) if product else frozenset(),
-            supplier=product.supplier.code if product and product.supplier else None,
+            supplier=product.supplier_code if product else None,
             unit_price_minor=line.unit_price_minor,
             final_sale=product.final_sale if product else False,
             returnable=product.returnable if product else True,

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from awda.returns.models import Resolution, Return, ReturnItem, ReturnMethod
 from awda.returns.rules import allowed_actions
@@ -124,14 +124,16 @@ class ReturnOut(ReturnSummaryOut):
         return allowed_actions(obj.status)
 
 
-class QuotePreviewOut(Schema):
+# The returnable-lines answer is built from plain values, not from ORM rows: plain pydantic
+# models skip Ninja's attribute-resolving wrapper, which cost ~0.2 ms a request there.
+class QuotePreviewOut(BaseModel):
     quantity: int
     refund_minor: int
     store_credit_minor: int
     restocking_fee_minor: int
 
 
-class ReturnableLineOut(Schema):
+class ReturnableLineOut(BaseModel):
     line_ref: str
     sku: str
     title_en: str
@@ -150,7 +152,7 @@ class ReturnableLineOut(Schema):
     quote: QuotePreviewOut | None
 
 
-class ReturnableLinesOut(Schema):
+class ReturnableLinesOut(BaseModel):
     order_number: str
     currency: str
     policy_version: int

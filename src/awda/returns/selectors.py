@@ -15,8 +15,7 @@ from awda.core.errors import NotFound
 from awda.core.ids import normalise_return_number
 from awda.core.money import Money
 from awda.merchants.models import Merchant
-from awda.orders.models import Order
-from awda.orders.selectors import get_order_lines
+from awda.orders.selectors import OrderSnapshot, get_order_lines
 from awda.policies.explain import explain_both
 from awda.policies.rules import LineDecision, evaluate_order
 from awda.policies.selectors import active_compiled_policy, facts_for_order
@@ -39,13 +38,13 @@ class ReturnableLine:
 
 def returnable_lines(
     *, merchant: Merchant, order_number: str, now: datetime | None = None
-) -> tuple[Order, int, list[ReturnableLine]]:
+) -> tuple[OrderSnapshot, int, list[ReturnableLine]]:
     """Each line of an order with the policy's decision, its explanation and a quote preview."""
     order, lines = get_order_lines(merchant=merchant, number=order_number)
     version, policy = active_compiled_policy(merchant=merchant)
     order_facts, line_facts = facts_for_order(order, lines)
     moment = now or clock.now()
-    decisions = evaluate_order(policy, order_facts, [line_facts[li.pk] for li in lines], now=moment)
+    decisions = evaluate_order(policy, order_facts, [line_facts[li.id] for li in lines], now=moment)
     result = []
     for line, decision in zip(lines, decisions, strict=True):
         available = line.delivered_quantity - line.returned_quantity

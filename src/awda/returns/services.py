@@ -15,13 +15,14 @@ from django.utils.translation import gettext_lazy as _
 
 from awda.catalog.models import Variant
 from awda.core import clock
+from awda.core.db import loaded_instance
 from awda.core.errors import InvalidInput, InvalidTransition, NotFound
 from awda.core.ids import new_return_number, normalise_return_number
 from awda.core.money import Money
 from awda.core.outbox import record_event, record_events
 from awda.merchants.models import Merchant
-from awda.orders.models import Order, OrderLine
-from awda.orders.selectors import lock_order_lines
+from awda.orders.models import Customer, Order, OrderLine
+from awda.orders.selectors import LineSnapshot, OrderSnapshot, lock_order_lines
 from awda.policies.rules import LineDecision, evaluate_line
 from awda.policies.selectors import active_compiled_policy, active_policy, facts_for_order
 from awda.returns import errors
@@ -202,7 +203,7 @@ def _normalise_reasons(merchant: Merchant, items: Sequence[ItemRequest]) -> list
     return result
 
 
-def _check_decision(i: int, item: ItemRequest, line: OrderLine, decision: LineDecision) -> None:
+def _check_decision(i: int, item: ItemRequest, line: LineSnapshot, decision: LineDecision) -> None:
     if not decision.returnable:
         error = errors.BLOCKING_ERRORS.get(decision.blocking or "", errors.NotReturnable)
         raise error(field=f"items.{i}.line_ref", details={"line_ref": line.line_ref})
@@ -224,7 +225,7 @@ def _check_decision(i: int, item: ItemRequest, line: OrderLine, decision: LineDe
 
 
 def _exchange_variant(
-    merchant: Merchant, i: int, item: ItemRequest, line: OrderLine, decision: LineDecision
+    merchant: Merchant, i: int, item: ItemRequest, line: LineSnapshot, decision: LineDecision
 ) -> Variant | None:
     if item.resolution != Resolution.EXCHANGE:
         return None
@@ -245,9 +246,9 @@ def _exchange_variant(
 
 
 def _build_quote(
-    order: Order,
+    order: OrderSnapshot,
     items: Sequence[ItemRequest],
-    lines: dict[str, OrderLine],
+    lines: dict[str, LineSnapshot],
     decisions: dict[str, LineDecision],
     exchange_variants: dict[str, Variant | None],
 ) -> ReturnQuote:
@@ -384,7 +385,7 @@ def _request_return(
         for i, item in enumerate(items):
             line = lines[item.line_ref]
             decision = evaluate_line(
-                policy, order_facts, line_facts[line.pk], now=now, reason=item.reason
+                policy, order_facts, line_facts[line.id], now=now, reason=item.reason
             )
             _check_decision(i, item, line, decision)
             decisions[item.line_ref] = decision
@@ -411,7 +412,7 @@ def _request_return(
         timing = _strictest_timing([o.refund_timing for o in outcomes])
 
         wanted = {item.line_ref: item.quantity for item in items}
-        _take_units([(line.pk, wanted[line.line_ref]) for line in locked])
+        _take_units([(line.id, wanted[line.line_ref]) for line in locked])
 
         # The return is written in the state its first, automatic step leaves it in (approved,
         # or waiting for review); the timeline and the events still tell both steps.
@@ -424,8 +425,8 @@ def _request_return(
             changes = {"approved_at": now, "expires_at": now + timedelta(days=expiry_days)}
         ret = _create_with_unique_number(
             merchant=merchant,
-            order=order,
-            customer_id=order.customer_id,
+            order_id=order.id,
+            customer_id=order.customer.id,
             status=status,
             method=method,
             currency=order.currency,
@@ -447,7 +448,7 @@ def _request_return(
                 ReturnItem(
                     merchant=merchant,
                     return_request=ret,
-                    order_line=lines[item.line_ref],
+                    order_line_id=lines[item.line_ref].id,
                     quantity=item.quantity,
                     reason_code=item.reason,
                     sub_reason_code=item.sub_reason,
@@ -510,12 +511,38 @@ def _request_return(
             _transition(ret, "complete", actor="system", now=now)
         # A new return's items and timeline are exactly what was just written: hand them to
         # the caller as if prefetched, instead of a second round of queries to read them.
-        ret.customer = order.customer
+        _attach_read_rows(ret, order, lines, new_items)
         ret._prefetched_objects_cache = {  # type: ignore[attr-defined]
             "items": _as_fetched(ret.items.all(), new_items),
             "timeline": _as_fetched(ret.timeline.all(), ret.__dict__.pop("_new_timeline", [])),
         }
         return ret
+
+
+def _attach_read_rows(
+    ret: Return,
+    order: OrderSnapshot,
+    lines: dict[str, LineSnapshot],
+    items: Sequence[ReturnItem],
+) -> None:
+    """Give the new return the related rows its answer shows, from what was already read."""
+    ret.order = loaded_instance(
+        Order, id=order.id, merchant_id=ret.merchant_id, number=order.number
+    )
+    ret.customer = loaded_instance(
+        Customer, id=order.customer.id, merchant_id=ret.merchant_id, email=order.customer.email
+    )
+    by_id = {line.id: line for line in lines.values()}
+    for item in items:
+        line = by_id[item.order_line_id]
+        item.order_line = loaded_instance(
+            OrderLine,
+            id=line.id,
+            merchant_id=ret.merchant_id,
+            order_id=order.id,
+            line_ref=line.line_ref,
+            sku=line.sku,
+        )
 
 
 def _take_units(line_quantities: Sequence[tuple[int, int]]) -> None:
@@ -546,7 +573,9 @@ def _strictest_timing(timings: Sequence[str]) -> str:
 
 
 def _check_keep_item(
-    items: Sequence[ItemRequest], lines: dict[str, OrderLine], decisions: dict[str, LineDecision]
+    items: Sequence[ItemRequest],
+    lines: dict[str, LineSnapshot],
+    decisions: dict[str, LineDecision],
 ) -> None:
     for i, item in enumerate(items):
         threshold = decisions[item.line_ref].outcome.keep_item_threshold_minor
