@@ -7,11 +7,13 @@ With nothing set, Awda runs on an embedded SQLite database and a SQLite huey sto
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -68,6 +70,7 @@ INSTALLED_APPS = [
     "awda.policies",
     "awda.returns",
     "awda.api",
+    "awda.portal",
 ]
 
 MIDDLEWARE = [
@@ -196,8 +199,49 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+
+# -- uploaded files (return photos) -----------------------------------------------------------
+# Files go through Django's storage API: on disk under the data dir by default, or any
+# storage backend by configuration, e.g. S3-compatible object storage with django-storages:
+#   AWDA_STORAGE_BACKEND=storages.backends.s3.S3Storage
+#   AWDA_STORAGE_OPTIONS='{"bucket_name": "awda", "endpoint_url": "https://…"}'
+# Shoppers' photos are private: MEDIA_ROOT is not served by Awda and must not be exposed.
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "/media/"
+
+
+def _storages() -> dict[str, Any]:
+    default: dict[str, Any] = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    backend = os.environ.get("AWDA_STORAGE_BACKEND", "").strip()
+    if backend:
+        raw = os.environ.get("AWDA_STORAGE_OPTIONS", "").strip() or "{}"
+        try:
+            options = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ImproperlyConfigured(f"AWDA_STORAGE_OPTIONS is not valid JSON: {exc}") from None
+        if not isinstance(options, dict):
+            raise ImproperlyConfigured("AWDA_STORAGE_OPTIONS must be a JSON object")
+        default = {"BACKEND": backend, "OPTIONS": options}
+    return {
+        "default": default,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+STORAGES = _storages()
+
+AWDA_PHOTO_MAX_BYTES = int(os.environ.get("AWDA_PHOTO_MAX_BYTES", str(10 * 1024 * 1024)))
+AWDA_PHOTO_MAX_PIXELS = int(os.environ.get("AWDA_PHOTO_MAX_PIXELS", "40000000"))
+AWDA_PHOTO_MAX_PER_ORDER = int(os.environ.get("AWDA_PHOTO_MAX_PER_ORDER", "10"))
+
+# -- encryption at rest (bank details) --------------------------------------------------------
+# Comma-separated Fernet keys: the first encrypts, all decrypt, so a new key goes first and
+# the old one stays until every value has been re-encrypted. Empty: one key derived from
+# SECRET_KEY (fine locally; in production set explicit keys, or changing the secret key
+# makes the stored values unreadable).
+AWDA_ENCRYPTION_KEYS = [
+    k.strip() for k in os.environ.get("AWDA_ENCRYPTION_KEYS", "").split(",") if k.strip()
+]
 
 # -- API -------------------------------------------------------------------------------------
 AWDA_API_PAGE_SIZE_MAX = 200
@@ -206,6 +250,18 @@ AWDA_API_PAGE_SIZE_MAX = 200
 # made the change and within this many seconds in every other. 0 turns the caches off.
 AWDA_LOCAL_CACHE_SECONDS = float(os.environ.get("AWDA_LOCAL_CACHE_SECONDS", "5"))
 AWDA_PUBLIC_URL = os.environ.get("AWDA_PUBLIC_URL", "http://127.0.0.1:8000")
+
+# -- shopper portal --------------------------------------------------------------------------
+# Signed order links in e-mails stay valid this many days.
+AWDA_PORTAL_LINK_DAYS = int(os.environ.get("AWDA_PORTAL_LINK_DAYS", "30"))
+# Order lookups: every attempt counts against the address, failed ones against the order.
+AWDA_PORTAL_LOOKUPS_PER_IP = int(os.environ.get("AWDA_PORTAL_LOOKUPS_PER_IP", "20"))
+AWDA_PORTAL_FAILED_LOOKUPS_PER_ORDER = int(
+    os.environ.get("AWDA_PORTAL_FAILED_LOOKUPS_PER_ORDER", "5")
+)
+AWDA_PORTAL_LOOKUP_WINDOW_MINUTES = int(os.environ.get("AWDA_PORTAL_LOOKUP_WINDOW_MINUTES", "15"))
+# Behind N reverse proxies, the client address is the N-th from the right in X-Forwarded-For.
+AWDA_TRUSTED_PROXIES = int(os.environ.get("AWDA_TRUSTED_PROXIES", "0"))
 
 LOGGING = {
     "version": 1,

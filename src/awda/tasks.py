@@ -15,6 +15,7 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 from awda.core import outbox
 from awda.core.models import Event
 from awda.orders.services import record_customer_return
+from awda.returns import photos as return_photos
 from awda.returns import services as returns_services
 
 
@@ -59,3 +60,9 @@ def sweep_outbox() -> None:
 @db_periodic_task(crontab(minute="*/10"))
 def expire_unshipped_returns() -> None:
     returns_services.expire_unshipped_returns()
+
+
+@db_periodic_task(crontab(minute="7"))
+def sweep_unattached_photos() -> None:
+    """Delete photos uploaded for returns that were never submitted (after a day)."""
+    return_photos.delete_unattached_photos(older_than=timedelta(hours=24))

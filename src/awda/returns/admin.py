@@ -1,6 +1,7 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
-from awda.returns.models import Return, ReturnItem, ReturnReason, TimelineEntry
+from awda.returns.models import Return, ReturnItem, ReturnPhoto, ReturnReason, TimelineEntry
 
 
 class ItemInline(admin.TabularInline):
@@ -29,3 +30,28 @@ class ReturnAdmin(admin.ModelAdmin):
 class ReturnReasonAdmin(admin.ModelAdmin):
     list_display = ["code", "parent", "label_en", "label_ar", "merchant_fault", "active"]
     list_filter = ["merchant", "active"]
+
+
+@admin.register(ReturnPhoto)
+class ReturnPhotoAdmin(admin.ModelAdmin):
+    # Photos come in only through returns.photos.store_photo, which checks and cleans them.
+    list_display = ["pk", "merchant", "order", "return_item", "content_type", "size_bytes"]
+    list_filter = ["merchant", "content_type"]
+    list_select_related = ["merchant", "order"]
+    search_fields = ["order__number", "sha256"]
+    readonly_fields = [
+        "merchant",
+        "order",
+        "return_item",
+        "file",
+        "content_type",
+        "size_bytes",
+        "width",
+        "height",
+        "sha256",
+        "created_at",
+        "attached_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from awda.catalog.models import Variant
+from awda.core.images import EXTENSION_BY_CONTENT_TYPE
 from awda.merchants.models import MerchantOwned
 from awda.orders.models import Customer, Order, OrderLine
 
@@ -198,3 +201,56 @@ class TimelineEntry(MerchantOwned):
     class Meta:
         ordering = ["at", "pk"]
         indexes = [models.Index(fields=["return_request", "at"], name="timeline_return_idx")]
+
+
+def return_photo_path(instance: ReturnPhoto, filename: str) -> str:
+    """``returns/photos/<merchant>/<yyyy>/<mm>/<uuid>.<ext>``: never the shopper's file name."""
+    extension = EXTENSION_BY_CONTENT_TYPE[instance.content_type]
+    month = instance.created_at.strftime("%Y/%m")
+    return f"returns/photos/{instance.merchant_id}/{month}/{uuid.uuid4().hex}.{extension}"
+
+
+class ReturnPhoto(MerchantOwned):
+    """A shopper's photo, uploaded for an order and attached to an item once the return exists.
+
+    Photos are uploaded while the shopper is still choosing, so a photo first belongs to the
+    order only; photos never attached are swept after a day.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="return_photos")
+    # PROTECT: a return's evidence must not vanish with it (returns are not deleted anyway).
+    return_item = models.ForeignKey(
+        ReturnItem, null=True, blank=True, on_delete=models.PROTECT, related_name="photos"
+    )
+    file = models.FileField(upload_to=return_photo_path, max_length=200)
+    content_type = models.CharField(max_length=40)
+    size_bytes = models.PositiveIntegerField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    attached_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(return_item__isnull=True, attached_at__isnull=True)
+                | Q(return_item__isnull=False, attached_at__isnull=False),
+                name="return_photo_attached_with_its_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(size_bytes__gt=0) & Q(width__gt=0) & Q(height__gt=0),
+                name="return_photo_not_empty",
+            ),
+        ]
+        indexes = [
+            # The hourly sweep: unattached photos, oldest first.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(attached_at__isnull=True),
+                name="return_photo_unattached_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.file.name or f"photo {self.pk}"
