@@ -17,6 +17,16 @@ class Merchant(models.Model):
     country = models.CharField(max_length=2, default="SA")
     default_language = models.CharField(max_length=5, default="ar")
     timezone = models.CharField(max_length=60, default="Asia/Riyadh")
+    arabic_digits = models.BooleanField(
+        default=False,
+        help_text=_(
+            "Show numbers, prices and dates in Arabic-Indic digits (٠١٢٣) on Arabic pages."
+        ),
+    )
+    hijri_dates = models.BooleanField(
+        default=False,
+        help_text=_("Show dates on the shopper portal in the Hijri (Umm al-Qura) calendar."),
+    )
     logo_url = models.URLField(blank=True)
     primary_color = models.CharField(max_length=7, default="#0F766E")
     return_address = models.JSONField(default=dict, blank=True)
