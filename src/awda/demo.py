@@ -361,8 +361,10 @@ EXPAT_NAMES = [
     ("Daniel", "Brooks"), ("Aisha", "Rahman"), ("Omar", "Farouk"), ("Emily", "Walsh"),
     ("Ravi", "Menon"), ("Sophie", "Martin"), ("Hassan", "Raza"), ("Grace", "Okafor"),
 ]  # fmt: skip
-EMAIL_DOMAINS = [("gmail.com", 45), ("hotmail.com", 20), ("icloud.com", 15),
-                 ("outlook.com", 12), ("yahoo.com", 8)]  # fmt: skip
+# Reserved domains (RFC 2606/6761): a demo with a real mail server configured must never
+# write to anybody's inbox.
+EMAIL_DOMAINS = [("example.com", 45), ("example.net", 20), ("example.org", 15),
+                 ("mail.example", 12), ("shop.example", 8)]  # fmt: skip
 
 # (country, weight, [(city_en, city_ar, weight)])
 DESTINATIONS: list[tuple[str, int, list[tuple[str, str, int]]]] = [

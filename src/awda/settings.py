@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "awda.policies",
     "awda.returns",
     "awda.api",
+    "awda.notifications",
     "awda.portal",
 ]
 
@@ -242,6 +243,67 @@ AWDA_PHOTO_MAX_PER_ORDER = int(os.environ.get("AWDA_PHOTO_MAX_PER_ORDER", "10"))
 AWDA_ENCRYPTION_KEYS = [
     k.strip() for k in os.environ.get("AWDA_ENCRYPTION_KEYS", "").split(",") if k.strip()
 ]
+
+# -- e-mail -----------------------------------------------------------------------------------
+# AWDA_SMTP_URL names the mail server: smtp://user:password@host:587?tls=1 (STARTTLS) or
+# smtps://user:password@host:465 (TLS from the first byte); ?timeout=N seconds (default 10).
+# Percent-encode special characters of the user and password (p@ss -> p%40ss). Without it,
+# every mail is written as a file under DATA_DIR/mail: fine for a demo, never for shoppers.
+_EMAIL_FLAGS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+
+
+def _email_settings(url: str) -> dict[str, Any]:
+    """Django's EMAIL_* settings for an ``smtp://`` / ``smtps://`` URL, or the mail folder."""
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    url = url.strip()
+    if not url:
+        return {
+            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "EMAIL_FILE_PATH": DATA_DIR / "mail",
+        }
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ImproperlyConfigured("AWDA_SMTP_URL must look like smtp://user:password@host:587")
+    options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    unknown = sorted(set(options) - {"tls", "timeout"})
+    if unknown:
+        raise ImproperlyConfigured(f"AWDA_SMTP_URL: unknown option(s) {', '.join(unknown)}")
+    use_ssl = parts.scheme == "smtps"
+    use_tls = _EMAIL_FLAGS.get(options.get("tls", "0").lower())
+    if use_tls is None:
+        raise ImproperlyConfigured("AWDA_SMTP_URL: tls must be 1 or 0")
+    if use_ssl and use_tls:
+        raise ImproperlyConfigured("AWDA_SMTP_URL: smtps:// is TLS already; drop ?tls=1")
+    try:
+        port = parts.port or (465 if use_ssl else 587 if use_tls else 25)
+        timeout = float(options.get("timeout", "10"))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"AWDA_SMTP_URL: {exc}") from None
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": parts.hostname,
+        "EMAIL_PORT": port,
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_TLS": use_tls,
+        "EMAIL_USE_SSL": use_ssl,
+        # A mail server that stops answering must not hold a worker thread for ever.
+        "EMAIL_TIMEOUT": timeout,
+    }
+
+
+_EMAIL = _email_settings(os.environ.get("AWDA_SMTP_URL", ""))
+EMAIL_BACKEND: str = _EMAIL["EMAIL_BACKEND"]
+EMAIL_FILE_PATH: Path = _EMAIL.get("EMAIL_FILE_PATH", DATA_DIR / "mail")
+EMAIL_HOST: str = _EMAIL.get("EMAIL_HOST", "localhost")
+EMAIL_PORT: int = _EMAIL.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER: str = _EMAIL.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD: str = _EMAIL.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS: bool = _EMAIL.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL: bool = _EMAIL.get("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT: float = _EMAIL.get("EMAIL_TIMEOUT", 10.0)
+DEFAULT_FROM_EMAIL = os.environ.get("AWDA_EMAIL_FROM", "Awda <returns@localhost>")
 
 # -- API -------------------------------------------------------------------------------------
 AWDA_API_PAGE_SIZE_MAX = 200

@@ -14,6 +14,7 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 
 from awda.core import outbox
 from awda.core.models import Event
+from awda.notifications import services as notifications
 from awda.orders.services import record_customer_return
 from awda.returns import photos as return_photos
 from awda.returns import services as returns_services
@@ -29,9 +30,14 @@ def count_return_in_customer_history(event: Event) -> None:
     )
 
 
+def email_return_confirmation(event: Event) -> None:
+    """Confirm the return to the shopper by e-mail (when the customer has an address)."""
+    notifications.send_return_confirmation(return_id=int(event.payload["return_id"]))
+
+
 HANDLERS: Mapping[str, Sequence[Callable[[Event], None]]] = {
-    "ReturnRequested": [count_return_in_customer_history],
-    # Later issues subscribe here: notifications, webhooks, shipping, payments.
+    "ReturnRequested": [count_return_in_customer_history, email_return_confirmation],
+    # Later issues subscribe here: webhooks, shipping, payments.
 }
 
 

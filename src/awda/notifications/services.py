@@ -1,0 +1,288 @@
+"""E-mails to shoppers: a return's confirmation and the link to their order.
+
+Each mail is rendered in the shopper's language (Arabic right to left, or English) as plain
+text plus HTML and handed to Django's mail backend (SMTP, or files under the data dir).
+Callers are outbox handlers and the portal, never code inside a transaction: a mail can't
+be taken back when a transaction rolls back.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import dateformat, timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from awda.core.errors import NotFound
+from awda.core.money import Money
+from awda.merchants.models import Merchant
+from awda.notifications.links import order_link_url, return_url
+from awda.orders.models import Order
+from awda.returns.models import Resolution, Return, ReturnItem, ReturnMethod, ReturnStatus
+
+log = logging.getLogger(__name__)
+
+_HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+_DEFAULT_COLOR = "#0F766E"
+# A return closed before its confirmation went out (the worker was late) gets no
+# "confirmed" mail: it would contradict what the shopper sees on the status page.
+_NOT_CONFIRMED = {ReturnStatus.REJECTED, ReturnStatus.CANCELLED, ReturnStatus.EXPIRED}
+
+
+@dataclass(frozen=True)
+class _Store:
+    name: str
+    logo_url: str
+    color: str
+    on_color: str
+
+
+@dataclass(frozen=True)
+class _Item:
+    title: str
+    quantity: int
+    resolution: str
+
+
+def send_return_confirmation(*, return_id: int) -> None:
+    """E-mail the shopper that their return is registered: items, money, next steps and the
+    status link. Nothing is sent when the customer has no e-mail address."""
+    ret = Return.objects.select_related("merchant", "customer").filter(pk=return_id).first()
+    if ret is None:
+        raise NotFound(details={"return_id": return_id})
+    if not ret.customer.email:
+        return
+    if ret.status in _NOT_CONFIRMED:
+        log.info("return %s is %s already: no confirmation mail", ret.number, ret.status)
+        return
+    merchant = ret.merchant
+    items = list(
+        ReturnItem.objects.for_merchant(merchant)
+        .filter(return_request=ret)
+        .select_related("order_line")
+        .order_by("pk")
+    )
+    lang = _language(ret.language, merchant)
+    with translation.override(lang):
+        store = _store(merchant, lang)
+        if ret.status == ReturnStatus.PENDING_REVIEW:
+            subject = _("We have received your return %(number)s at %(store)s")
+        else:
+            subject = _("Your return %(number)s at %(store)s is confirmed")
+        money = _money_lines(ret, items, lang)
+        context = {
+            **_base_context(lang, store),
+            "customer_name": ret.customer.name,
+            "number": ret.number,
+            "pending_review": ret.status == ReturnStatus.PENDING_REVIEW,
+            "items": [_item(item, lang) for item in items],
+            "money": money,
+            "next_steps": _next_steps(ret, merchant, money=bool(money)),
+            "url": return_url(merchant, ret, lang),
+        }
+        _send(
+            template="return_confirmation",
+            subject=subject % {"number": ret.number, "store": store.name},
+            to=ret.customer.email,
+            lang=lang,
+            context=context,
+        )
+
+
+def send_order_link(*, merchant: Merchant, order: Order, language: str) -> None:
+    """E-mail the shopper a signed link that opens their order in the portal (the portal's
+    "e-mail me a link"). Nothing is sent when the customer has no e-mail address."""
+    if order.merchant_id != merchant.pk:
+        raise NotFound(details={"order": order.number})
+    customer = order.customer
+    if not customer.email:
+        return
+    lang = _language(language, merchant)
+    with translation.override(lang):
+        store = _store(merchant, lang)
+        context = {
+            **_base_context(lang, store),
+            "customer_name": customer.name,
+            "order_number": order.number,
+            "url": order_link_url(merchant, order, lang),
+            "link_days": settings.AWDA_PORTAL_LINK_DAYS,
+        }
+        subject = _("Your link to order %(number)s at %(store)s") % {
+            "number": order.number,
+            "store": store.name,
+        }
+        _send(
+            template="order_link",
+            subject=subject,
+            to=customer.email,
+            lang=lang,
+            context=context,
+        )
+
+
+# -- rendering ---------------------------------------------------------------------------------
+
+
+def _language(requested: str, merchant: Merchant) -> str:
+    supported = {code for code, _name in settings.LANGUAGES}
+    for lang in (requested, merchant.default_language):
+        if lang in supported:
+            return lang
+    return str(settings.LANGUAGE_CODE)
+
+
+def _store(merchant: Merchant, lang: str) -> _Store:
+    color = merchant.primary_color if _HEX_COLOR.match(merchant.primary_color or "") else ""
+    color = color or _DEFAULT_COLOR
+    return _Store(
+        name=merchant.name_ar if lang == "ar" and merchant.name_ar else merchant.name,
+        logo_url=merchant.logo_url,
+        color=color,
+        on_color=_ink_on(color),
+    )
+
+
+def _luminance(color: str) -> float:
+    channels = [int(color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _ink_on(color: str) -> str:
+    """White or near-black text, whichever contrasts more with the brand colour (WCAG)."""
+
+    def contrast(ink: str) -> float:
+        high, low = sorted((_luminance(color), _luminance(ink)), reverse=True)
+        return (high + 0.05) / (low + 0.05)
+
+    return max(("#FFFFFF", "#111827"), key=contrast)
+
+
+def _base_context(lang: str, store: _Store) -> dict[str, Any]:
+    return {"lang": lang, "direction": "rtl" if lang == "ar" else "ltr", "store": store}
+
+
+def _item(item: ReturnItem, lang: str) -> _Item:
+    line = item.order_line
+    title = line.title_ar if lang == "ar" and line.title_ar else line.title_en
+    return _Item(
+        title=title,
+        quantity=item.quantity,
+        resolution=str(Resolution(item.resolution).label),
+    )
+
+
+def _money_lines(ret: Return, items: list[ReturnItem], lang: str) -> list[tuple[str, str]]:
+    """(label, amount) for the refund and the store credit the return brings."""
+    currency = ret.currency
+    refund_items = [i for i in items if i.resolution == Resolution.REFUND]
+    credit_items = [i for i in items if i.resolution == Resolution.STORE_CREDIT]
+    if len(refund_items) == len(items):
+        refund, credit = ret.refund_total_minor, 0
+    elif len(credit_items) == len(items):
+        refund, credit = 0, ret.store_credit_total_minor
+    else:
+        # Mixed resolutions: each item's refund goes its own way, and the store-credit
+        # bonus is shared by the items' refunds (largest remainder, so the parts add up).
+        bonus = Money(ret.store_credit_total_minor - ret.refund_total_minor, currency)
+        shares = bonus.allocate([i.refund_minor for i in items]) if items else []
+        refund = sum(i.refund_minor for i in refund_items)
+        credit = sum(
+            i.refund_minor + share.minor
+            for i, share in zip(items, shares, strict=True)
+            if i.resolution == Resolution.STORE_CREDIT
+        )
+    lines = []
+    if refund_items and refund:
+        lines.append((str(Resolution.REFUND.label), Money(refund, currency).format(lang)))
+    if credit_items and credit:
+        lines.append((str(Resolution.STORE_CREDIT.label), Money(credit, currency).format(lang)))
+    return lines
+
+
+def _next_steps(ret: Return, merchant: Merchant, *, money: bool) -> list[str]:
+    """What the shopper does (or waits for) now, in the active language."""
+    if ret.status == ReturnStatus.PENDING_REVIEW:
+        return [
+            _(
+                "We will check your request and any photos you sent, and e-mail you as soon "
+                "as we have decided."
+            )
+        ]
+    if ret.method == ReturnMethod.KEEP_ITEM:
+        steps = [_("You don't need to send anything back: keep the item.")]
+    elif ret.status == ReturnStatus.APPROVED:
+        steps = [_("Pack the items securely, in their original packaging if you still have it.")]
+        steps.append(str(_SEND_BACK[ret.method]))
+        if ret.expires_at is not None and ret.method != ReturnMethod.PICKUP:
+            steps.append(
+                _("Please send the parcel by %(date)s.")
+                % {"date": _local_date(ret.expires_at, merchant)}
+            )
+    else:
+        steps = [_("Follow your return at the link below.")]
+    when = _MONEY_TIMING.get(ret.refund_timing)
+    if money and when is not None and ret.status in {ReturnStatus.APPROVED, ReturnStatus.COMPLETED}:
+        steps.append(str(when))
+    return steps
+
+
+_SEND_BACK: dict[str, Promise] = {
+    ReturnMethod.LABEL: gettext_lazy(
+        "Print the return label from your return page, stick it on the parcel and hand the "
+        "parcel to the carrier."
+    ),
+    ReturnMethod.QR_DROPOFF: gettext_lazy(
+        "Show the QR code from your return page at a drop-off point: no printer needed."
+    ),
+    ReturnMethod.PICKUP: gettext_lazy(
+        "A courier will collect the parcel from your address: please have it packed and ready."
+    ),
+}
+
+# By the policy's refund timing (DESIGN.md §6): when the refund or store credit is issued.
+_MONEY_TIMING: dict[str, Promise] = {
+    "immediate": gettext_lazy("Your money is on its way now that your return is approved."),
+    "first_scan": gettext_lazy("Your money is sent as soon as the carrier scans your parcel."),
+    "delivered": gettext_lazy("Your money is sent as soon as your parcel reaches us."),
+    "inspected": gettext_lazy("Your money is sent once we have checked the returned items."),
+}
+
+
+def _local_date(moment: datetime, merchant: Merchant) -> str:
+    try:
+        zone = ZoneInfo(merchant.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return dateformat.format(timezone.localtime(moment, zone), "j F Y")
+
+
+def _send(*, template: str, subject: str, to: str, lang: str, context: dict[str, Any]) -> None:
+    text = render_to_string(f"notifications/{template}.txt", context)
+    html = render_to_string(f"notifications/{template}.html", context)
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split()),  # a header: never a line break from a store name
+        body=_tidy(text),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[to],
+        # RFC 3834: tells auto-responders (out-of-office replies) not to answer.
+        headers={"Auto-Submitted": "auto-generated", "Content-Language": lang},
+    )
+    message.attach_alternative(html, "text/html")
+    message.send()
+
+
+def _tidy(text: str) -> str:
+    """Template tags leave blank lines and trailing spaces behind in plain text."""
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
