@@ -1,11 +1,22 @@
+from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from awda.api.app import api
 from awda.core.views import health
+from awda.portal.policy_views import badge_js
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("healthz", health, name="health"),
+    # The badge script is embedded in other sites' pages: one URL for every language.
+    path("r/<slug:store>/badge.js", badge_js, name="portal-badge"),
 ]
+
+# Shopper pages carry their language in the path (/ar/…, /en/…): shareable, cacheable, and
+# the language switch is a plain link. A path without it redirects by the browser's language.
+urlpatterns += i18n_patterns(
+    path("r/<slug:store>/", include("awda.portal.urls")),
+    prefix_default_language=True,
+)

@@ -50,3 +50,20 @@ class HandledEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.handler} handled {self.event_id}"
+
+
+class RateCounter(models.Model):
+    """Attempts of one rate-limited action (``key``) in one fixed time window."""
+
+    key = models.CharField(max_length=200)
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "window_start"], name="rate_counter_window"),
+        ]
+        indexes = [models.Index(fields=["window_start"], name="rate_counter_sweep_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.key} @ {self.window_start}: {self.count}"

@@ -34,3 +34,13 @@ def line_tax_minor(*, net_minor: int, tax_rate: Decimal, prices_include_tax: boo
         # The tax already inside a tax-inclusive price: net × r / (100 + r).
         return round_minor(Decimal(net_minor) * tax_rate / (Decimal(100) + tax_rate))
     return round_minor(Decimal(net_minor) * tax_rate / Decimal(100))
+
+
+def phones_match(typed: str, stored: str) -> bool:
+    """Whether a phone number a shopper typed is the order's: the same subscriber digits,
+    with or without the country code or a trunk 0 (``0501234567`` ~ ``+966501234567``)."""
+    a, b = normalise_phone(typed).lstrip("+"), normalise_phone(stored).lstrip("+")
+    if len(a) < 8 or len(b) < 8:
+        return False
+    tail = min(9, len(a), len(b))
+    return a[-tail:] == b[-tail:]

@@ -16,6 +16,7 @@ from django.utils.dateparse import parse_datetime
 from awda.core.errors import NotFound
 from awda.merchants.models import Merchant
 from awda.orders.models import Order, OrderLine
+from awda.orders.rules import normalise_email, phones_match
 
 
 def get_order(*, merchant: Merchant, number: str) -> Order:
@@ -269,3 +270,21 @@ def _from_rows(rows: Sequence[Sequence[Any]]) -> list[LineSnapshot]:
             )
         )
     return lines
+
+
+def find_order_for_shopper(*, merchant: Merchant, number: str, contact: str) -> Order | None:
+    """The merchant's order with this number whose customer has this e-mail or phone, else
+    None (the same answer whether the order is missing or the contact doesn't match)."""
+    number = number.strip().lstrip("#")
+    order = (
+        Order.objects.for_merchant(merchant)
+        .select_related("customer")
+        .filter(number=number)
+        .first()
+    )
+    if order is None:
+        return None
+    customer = order.customer
+    if "@" in contact:
+        return order if customer.email and normalise_email(contact) == customer.email else None
+    return order if customer.phone and phones_match(contact, customer.phone) else None

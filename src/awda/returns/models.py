@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from awda.catalog.models import Variant
+from awda.core.fields import EncryptedTextField
 from awda.core.images import EXTENSION_BY_CONTENT_TYPE
 from awda.merchants.models import MerchantOwned
 from awda.orders.models import Customer, Order, OrderLine
@@ -120,6 +121,11 @@ class Return(MerchantOwned):
     expires_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     rejection_reason = models.TextField(blank=True)
+    # Cash-on-delivery refunds go by bank transfer: the shopper's account, encrypted at rest.
+    payout_iban = EncryptedTextField(blank=True)
+    payout_name = EncryptedTextField(blank=True)
+    # Courier pickup: {"address": {...}, "date": "2026-12-03", "slot": "morning"}.
+    pickup = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -3,7 +3,7 @@ a timeline entry and outbox events; nothing else writes a return's status."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -22,7 +22,12 @@ from awda.core.money import Money
 from awda.core.outbox import record_event, record_events
 from awda.merchants.models import Merchant
 from awda.orders.models import Customer, Order, OrderLine
-from awda.orders.selectors import LineSnapshot, OrderSnapshot, lock_order_lines
+from awda.orders.selectors import (
+    LineSnapshot,
+    OrderSnapshot,
+    get_order_lines,
+    lock_order_lines,
+)
 from awda.policies.rules import LineDecision, evaluate_line
 from awda.policies.selectors import active_compiled_policy, active_policy, facts_for_order
 from awda.returns import errors
@@ -36,6 +41,7 @@ from awda.returns.models import (
     ReturnStatus,
     TimelineEntry,
 )
+from awda.returns.photos import attach_photos
 from awda.returns.quote import QuoteLine, ReturnQuote, quote_return
 from awda.returns.rules import RELEASES_UNITS, TERMINAL, next_status
 from awda.returns.selectors import active_reason_parents, reason_parents_cache
@@ -50,6 +56,7 @@ class ItemRequest:
     comment: str = ""
     resolution: str = Resolution.REFUND
     exchange_sku: str | None = None
+    photo_ids: tuple[int, ...] = ()  # uploaded beforehand (returns.photos.store_photo)
 
 
 @dataclass(frozen=True)
@@ -302,6 +309,99 @@ def _build_quote(
     )
 
 
+@dataclass(frozen=True)
+class ReturnPlan:
+    """What a return of these items would be, checked against the policy: no writes."""
+
+    order: OrderSnapshot
+    lines: dict[str, LineSnapshot]
+    decisions: dict[str, LineDecision]
+    exchange_variants: dict[str, Variant | None]
+    quote: ReturnQuote
+    policy_version: int
+    needs_review: bool
+    photos_missing: bool
+    expiry_days: int
+    refund_timing: str
+
+
+def _plan(
+    merchant: Merchant,
+    order: OrderSnapshot,
+    lines: dict[str, LineSnapshot],
+    items: Sequence[ItemRequest],
+    method: str,
+    *,
+    now: datetime,
+) -> ReturnPlan:
+    version, policy = active_compiled_policy(merchant=merchant)
+    order_facts, line_facts = facts_for_order(order, list(lines.values()))
+    decisions: dict[str, LineDecision] = {}
+    exchange_variants: dict[str, Variant | None] = {}
+    for i, item in enumerate(items):
+        line = lines[item.line_ref]
+        decision = evaluate_line(
+            policy, order_facts, line_facts[line.id], now=now, reason=item.reason
+        )
+        _check_decision(i, item, line, decision)
+        decisions[item.line_ref] = decision
+        exchange_variants[item.line_ref] = _exchange_variant(merchant, i, item, line, decision)
+    for decision in decisions.values():
+        if method not in decision.outcome.methods:
+            raise errors.MethodNotAllowed(
+                field="method", details={"allowed": list(decision.outcome.methods)}
+            )
+    if method == ReturnMethod.KEEP_ITEM:
+        _check_keep_item(items, lines, decisions)
+    outcomes = [d.outcome for d in decisions.values()]
+    photos_missing = any(
+        (o.photos_required or item.reason in o.photos_required_for_reasons) and not item.photo_ids
+        for item in items
+        for o in [decisions[item.line_ref].outcome]
+    )
+    return ReturnPlan(
+        order=order,
+        lines=lines,
+        decisions=decisions,
+        exchange_variants=exchange_variants,
+        quote=_build_quote(order, items, lines, decisions, exchange_variants),
+        policy_version=version,
+        # A return whose photos are missing waits for a person instead of being approved.
+        needs_review=photos_missing or any(o.manual_review for o in outcomes),
+        photos_missing=photos_missing,
+        expiry_days=min(o.unshipped_expiry_days for o in outcomes),
+        refund_timing=_strictest_timing([o.refund_timing for o in outcomes]),
+    )
+
+
+def _lines_or_not_found(
+    items: Sequence[ItemRequest], found: Sequence[LineSnapshot]
+) -> dict[str, LineSnapshot]:
+    lines = {line.line_ref: line for line in found}
+    for i, item in enumerate(items):
+        if item.line_ref not in lines:
+            raise NotFound(
+                _("This order has no such line."),
+                field=f"items.{i}.line_ref",
+                details={"line_ref": item.line_ref},
+            )
+    return lines
+
+
+def preview_return(
+    *, merchant: Merchant, order_number: str, items: Sequence[ItemRequest], method: str
+) -> ReturnPlan:
+    """The quote and decisions ``request_return`` would apply now, with the same errors."""
+    _validate_items(items)
+    if method not in ReturnMethod.values:
+        raise InvalidInput(_("Unknown return method."), field="method")
+    items = _normalise_reasons(merchant, items)
+    order, found = get_order_lines(merchant=merchant, number=order_number)
+    refs = {i.line_ref for i in items}
+    lines = _lines_or_not_found(items, [line for line in found if line.line_ref in refs])
+    return _plan(merchant, order, lines, items, method, now=clock.now())
+
+
 def request_return(
     *,
     merchant: Merchant,
@@ -312,6 +412,9 @@ def request_return(
     channel: str = "api",
     actor: str = "api",
     idempotency_key: str | None = None,
+    payout_iban: str = "",
+    payout_name: str = "",
+    pickup: Mapping[str, Any] | None = None,
 ) -> Return:
     """Open a return for some units of an order, checked against the policy and quoted.
 
@@ -336,6 +439,11 @@ def request_return(
             channel=channel,
             actor=actor,
             idempotency_key=idempotency_key,
+            extra={
+                "payout_iban": payout_iban,
+                "payout_name": payout_name,
+                "pickup": dict(pickup or {}),
+            },
         )
     except IntegrityError:
         # Two requests with one idempotency key raced: the loser returns the winner's return.
@@ -360,6 +468,7 @@ def _request_return(
     channel: str,
     actor: str,
     idempotency_key: str | None,
+    extra: Mapping[str, Any],
 ) -> Return:
     now = clock.now()
     with transaction.atomic():
@@ -369,47 +478,12 @@ def _request_return(
         locked = lock_order_lines(
             merchant=merchant, number=order_number, line_refs=[i.line_ref for i in items]
         )
-        lines = {line.line_ref: line for line in locked}
-        for i, item in enumerate(items):
-            if item.line_ref not in lines:
-                raise NotFound(
-                    _("This order has no such line."),
-                    field=f"items.{i}.line_ref",
-                    details={"line_ref": item.line_ref},
-                )
+        lines = _lines_or_not_found(items, locked)
         order = locked[0].order
-        version, policy = active_compiled_policy(merchant=merchant)
-        order_facts, line_facts = facts_for_order(order, locked)
-        decisions: dict[str, LineDecision] = {}
-        exchange_variants: dict[str, Variant | None] = {}
-        for i, item in enumerate(items):
-            line = lines[item.line_ref]
-            decision = evaluate_line(
-                policy, order_facts, line_facts[line.id], now=now, reason=item.reason
-            )
-            _check_decision(i, item, line, decision)
-            decisions[item.line_ref] = decision
-            exchange_variants[item.line_ref] = _exchange_variant(merchant, i, item, line, decision)
-        for decision in decisions.values():
-            if method not in decision.outcome.methods:
-                raise errors.MethodNotAllowed(
-                    field="method", details={"allowed": list(decision.outcome.methods)}
-                )
-        if method == ReturnMethod.KEEP_ITEM:
-            _check_keep_item(items, lines, decisions)
-
-        quote = _build_quote(order, items, lines, decisions, exchange_variants)
-        outcomes = [d.outcome for d in decisions.values()]
-        # Photos can't be attached through the API yet (the portal adds uploads), so a
-        # return whose policy asks for photos waits for a person instead of being approved.
-        photos_missing = any(
-            o.photos_required or item.reason in o.photos_required_for_reasons
-            for item in items
-            for o in [decisions[item.line_ref].outcome]
-        )
-        needs_review = photos_missing or any(o.manual_review for o in outcomes)
-        expiry_days = min(o.unshipped_expiry_days for o in outcomes)
-        timing = _strictest_timing([o.refund_timing for o in outcomes])
+        plan = _plan(merchant, order, lines, items, method, now=now)
+        quote, exchange_variants = plan.quote, plan.exchange_variants
+        needs_review, photos_missing = plan.needs_review, plan.photos_missing
+        version, timing, expiry_days = plan.policy_version, plan.refund_timing, plan.expiry_days
 
         wanted = {item.line_ref: item.quantity for item in items}
         _take_units([(line.id, wanted[line.line_ref]) for line in locked])
@@ -440,6 +514,7 @@ def _request_return(
             idempotency_key=idempotency_key,
             requested_at=now,
             **changes,
+            **extra,
         )
         item_quotes = {q.line_ref: q for q in quote.items}
         refund_parts = dict(zip([q.line_ref for q in quote.items], quote.refund_parts, strict=True))
@@ -461,6 +536,11 @@ def _request_return(
                 if item.line_ref in item_quotes
             ]
         )
+        for item, new_item in zip(
+            [i for i in items if i.line_ref in item_quotes], new_items, strict=True
+        ):
+            if item.photo_ids:
+                attach_photos(merchant=merchant, item=new_item, photo_ids=item.photo_ids)
         note = ("photos_required" if photos_missing else "manual_review") if needs_review else ""
         entries = TimelineEntry.objects.bulk_create(
             [

@@ -1,0 +1,539 @@
+"""The return, step by step: items → money → the way back → review and confirm.
+
+Each step reads the draft (``draft``), checks what the shopper sent, shows every error next
+to its field, and saves before moving on. The review asks the same services as the API
+(``preview_return``, then ``request_return``), so the portal can't promise what the policy
+doesn't allow; when the order changed meanwhile, the page says what changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from functools import wraps
+from typing import Any, Concatenate, ParamSpec
+
+from django.core.files.uploadedfile import UploadedFile
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from awda.catalog.models import Stock, Variant
+from awda.core import clock
+from awda.core.errors import DomainError
+from awda.core.iban import normalise_iban
+from awda.merchants.models import Merchant
+from awda.orders.models import Order, OrderLine, PaymentMethod
+from awda.portal import access, draft
+from awda.portal.draft import Draft, DraftItem
+from awda.portal.pages import context, language, store_page
+from awda.returns.models import Resolution, ReturnMethod
+from awda.returns.photos import store_photo
+from awda.returns.selectors import ReturnableLine, list_reasons, returnable_lines
+from awda.returns.services import ReturnPlan, preview_return, request_return
+
+P = ParamSpec("P")
+
+STEPS = ("items", "resolution", "method", "review")
+
+
+def url(step: str, merchant: Merchant, number: str) -> str:
+    return reverse(f"portal:{step}", kwargs={"store": merchant.slug, "number": number})
+
+
+def _step_labels() -> list[tuple[str, str]]:
+    return [
+        ("items", _("Items")),
+        ("resolution", _("Refund or exchange")),
+        ("method", _("Sending it back")),
+        ("review", _("Review")),
+    ]
+
+
+StepView = Callable[Concatenate[HttpRequest, Merchant, Order, P], HttpResponse]
+
+
+def order_step(view: StepView[P]) -> Callable[..., HttpResponse]:
+    """Resolve the store and the order, and require that this session may see the order."""
+
+    @wraps(view)
+    @require_http_methods(["GET", "POST"])
+    @store_page
+    def wrapper(request: HttpRequest, merchant: Merchant, number: str) -> HttpResponse:
+        order = Order.objects.for_merchant(merchant).filter(number=number).first()
+        if order is None or not access.may_see(request, merchant, order.pk):
+            return HttpResponseRedirect(reverse("portal:lookup", kwargs={"store": merchant.slug}))
+        return view(request, merchant, order)  # type: ignore[call-arg]
+
+    return wrapper
+
+
+def _page(
+    request: HttpRequest,
+    merchant: Merchant,
+    step: str,
+    template: str,
+    *,
+    status: int = 200,
+    **extra: Any,
+) -> HttpResponse:
+    return render(
+        request,
+        template,
+        context(request, merchant, steps=_step_labels(), step=step, **extra),
+        status=status,
+    )
+
+
+# -- items -------------------------------------------------------------------------------------
+
+
+def _reason_choices(merchant: Merchant, lang: str) -> list[dict[str, Any]]:
+    """Top-level reasons, each with its sub-reasons, labelled in the page's language."""
+    reasons = list_reasons(merchant=merchant)
+    label = (lambda r: r.label_ar or r.label_en) if lang == "ar" else (lambda r: r.label_en)
+    groups: list[dict[str, Any]] = []
+    by_code: dict[str, dict[str, Any]] = {}
+    for r in reasons:
+        if r.parent is None:
+            group = {"code": r.code, "label": label(r), "children": []}
+            groups.append(group)
+            by_code[r.code] = group
+    for r in reasons:
+        if r.parent is not None and r.parent.code in by_code:
+            by_code[r.parent.code]["children"].append({"code": r.code, "label": label(r)})
+    return groups
+
+
+def _reason_parents(groups: list[dict[str, Any]]) -> dict[str, str]:
+    """code -> top-level code, for every selectable code."""
+    parents: dict[str, str] = {}
+    for g in groups:
+        if g["children"]:
+            for c in g["children"]:
+                parents[c["code"]] = g["code"]
+        else:
+            parents[g["code"]] = g["code"]
+    return parents
+
+
+def _line_extras(merchant: Merchant, order: Order) -> dict[str, dict[str, Any]]:
+    rows = (
+        OrderLine.objects.for_merchant(merchant)
+        .filter(order=order)
+        .values("line_ref", "product__image_url", "variant__options", "product_id")
+    )
+    return {
+        r["line_ref"]: {
+            "image_url": r["product__image_url"] or "",
+            "options": r["variant__options"] or {},
+            "product_id": r["product_id"],
+        }
+        for r in rows
+    }
+
+
+def _photos_needed(line: ReturnableLine, reason_code: str, parent_code: str) -> bool:
+    outcome = line.decision.outcome
+    wanted = set(outcome.photos_required_for_reasons)
+    return bool(outcome.photos_required) or reason_code in wanted or parent_code in wanted
+
+
+def _files(request: HttpRequest, name: str) -> list[UploadedFile]:
+    return [f for f in request.FILES.getlist(name) if f.size]
+
+
+@order_step
+def items_view(request: HttpRequest, merchant: Merchant, order: Order) -> HttpResponse:
+    lang = language()
+    current = draft.load(request, merchant, order.number)
+    _order, _version, lines = returnable_lines(merchant=merchant, order_number=order.number)
+    groups = _reason_choices(merchant, lang)
+    parents = _reason_parents(groups)
+    extras = _line_extras(merchant, order)
+    chosen = {i.line_ref: i for i in current.items}
+    errors: dict[str, str] = {}
+    values: dict[str, dict[str, Any]] = {
+        ref: {
+            "selected": True,
+            "quantity": i.quantity,
+            "reason": i.sub_reason or i.reason,
+            "comment": i.comment,
+            "photos": len(i.photo_ids),
+        }
+        for ref, i in chosen.items()
+    }
+    if request.method == "POST":
+        picked: list[DraftItem] = []
+        values = {}
+        for line in lines:
+            ref = line.line_ref
+            if line.returnable_quantity <= 0 or request.POST.get(f"sel-{ref}") != "on":
+                continue
+            v: dict[str, Any] = {
+                "selected": True,
+                "quantity": request.POST.get(f"qty-{ref}", "1"),
+                "reason": request.POST.get(f"reason-{ref}", ""),
+                "comment": request.POST.get(f"comment-{ref}", "").strip()[:1000],
+                "photos": len(chosen[ref].photo_ids) if ref in chosen else 0,
+            }
+            values[ref] = v
+            try:
+                quantity = int(v["quantity"])
+            except ValueError:
+                quantity = 0
+            if not 1 <= quantity <= line.returnable_quantity:
+                errors[f"qty-{ref}"] = _("Choose between 1 and %(n)s.") % {
+                    "n": line.returnable_quantity
+                }
+            reason = v["reason"]
+            if reason not in parents:
+                errors[f"reason-{ref}"] = _("Choose a reason.")
+                continue
+            parent = parents[reason]
+            photo_ids = list(chosen[ref].photo_ids) if ref in chosen else []
+            for upload in _files(request, f"photos-{ref}"):
+                try:
+                    photo = store_photo(merchant=merchant, order=order, data=upload.read())
+                except DomainError as exc:
+                    errors[f"photos-{ref}"] = str(exc.message)
+                    break
+                photo_ids.append(photo.pk)
+            v["photos"] = len(photo_ids)
+            if (
+                f"photos-{ref}" not in errors
+                and _photos_needed(line, reason, parent)
+                and not photo_ids
+            ):
+                errors[f"photos-{ref}"] = _("Add at least one photo of the item.")
+            picked.append(
+                DraftItem(
+                    line_ref=ref,
+                    quantity=max(quantity, 1),
+                    reason=parent,
+                    sub_reason=reason if reason != parent else "",
+                    comment=v["comment"],
+                    photo_ids=photo_ids,
+                    exchange_sku=chosen[ref].exchange_sku if ref in chosen else "",
+                )
+            )
+        if not values and not errors:
+            errors["items"] = _("Choose at least one item to return.")
+        # Photos already stored are kept in the draft even when another field needs fixing.
+        current.items = picked
+        draft.save(request, merchant, order.number, current)
+        if not errors:
+            return HttpResponseRedirect(url("resolution", merchant, order.number))
+    rows = [
+        {
+            "line": line,
+            "extra": extras.get(line.line_ref, {}),
+            "value": values.get(line.line_ref, {}),
+            "explanation": line.explanation.get(lang, []),
+            "quantities": list(range(1, line.returnable_quantity + 1)),
+        }
+        for line in lines
+    ]
+    return _page(
+        request,
+        merchant,
+        "items",
+        "portal/items.html",
+        order=order,
+        rows=rows,
+        reasons=groups,
+        errors=errors,
+        status=422 if errors else 200,
+    )
+
+
+# -- resolution --------------------------------------------------------------------------------
+
+
+def _preview(
+    merchant: Merchant, order: Order, current: Draft, *, resolution: str, method: str = ""
+) -> ReturnPlan:
+    requests = [
+        r.__class__(**{**r.__dict__, "resolution": resolution}) for r in current.item_requests()
+    ]
+    if not method:
+        # Any allowed way back: money doesn't depend on it before the shipping fee.
+        method = _any_method(merchant, order, current)
+    return preview_return(
+        merchant=merchant, order_number=order.number, items=requests, method=method
+    )
+
+
+def _any_method(merchant: Merchant, order: Order, current: Draft) -> str:
+    _o, _v, lines = returnable_lines(merchant=merchant, order_number=order.number)
+    refs = {i.line_ref for i in current.items}
+    allowed = _common([list(li.decision.outcome.methods) for li in lines if li.line_ref in refs])
+    return allowed[0] if allowed else ReturnMethod.LABEL
+
+
+def _common(lists: list[list[str]]) -> list[str]:
+    if not lists:
+        return []
+    first, *rest = lists
+    return [x for x in first if all(x in other for other in rest)]
+
+
+def _exchange_options(
+    merchant: Merchant, order: Order, current: Draft
+) -> dict[str, list[dict[str, Any]]]:
+    """In-stock variants of the same product for each item (never the one bought)."""
+    lines = {
+        li.line_ref: li
+        for li in OrderLine.objects.for_merchant(merchant)
+        .filter(order=order)
+        .select_related("variant")
+    }
+    options: dict[str, list[dict[str, Any]]] = {}
+    for item in current.items:
+        line = lines[item.line_ref]
+        if line.product_id is None:
+            options[item.line_ref] = []
+            continue
+        variants = (
+            Variant.objects.for_merchant(merchant)
+            .filter(product_id=line.product_id)
+            .exclude(sku=line.sku)
+            .order_by("sku")
+        )
+        in_stock = set(
+            Stock.objects.for_merchant(merchant)
+            .filter(variant__in=variants, on_hand__gt=0)
+            .values_list("variant_id", flat=True)
+        )
+        options[item.line_ref] = [
+            {
+                "sku": v.sku,
+                "label": " / ".join(str(x) for x in (v.options or {}).values()) or v.sku,
+                "difference_minor": v.price_minor - line.unit_price_minor,
+            }
+            for v in variants
+            if v.pk in in_stock
+        ]
+    return options
+
+
+@order_step
+def resolution_view(request: HttpRequest, merchant: Merchant, order: Order) -> HttpResponse:
+    current = draft.load(request, merchant, order.number)
+    if not current.items:
+        return HttpResponseRedirect(url("items", merchant, order.number))
+    _o, _v, lines = returnable_lines(merchant=merchant, order_number=order.number)
+    refs = {i.line_ref for i in current.items}
+    allowed = _common(
+        [list(li.decision.outcome.resolutions) for li in lines if li.line_ref in refs]
+    )
+    cod = order.payment_method == PaymentMethod.CASH_ON_DELIVERY
+    exchange_options = _exchange_options(merchant, order, current) if "exchange" in allowed else {}
+    if "exchange" in allowed and not all(exchange_options.get(r) for r in refs):
+        allowed = [a for a in allowed if a != "exchange"]  # nothing in stock to swap to
+    money: dict[str, Any] = {}
+    error = ""
+    try:
+        for option in (o for o in allowed if o != "exchange"):
+            money[option] = _preview(merchant, order, current, resolution=option).quote
+    except DomainError as exc:
+        error = str(exc.message)
+    errors: dict[str, str] = {}
+    exchange_values: dict[str, str] = {i.line_ref: i.exchange_sku for i in current.items}
+    values: dict[str, Any] = {
+        "resolution": current.resolution,
+        "iban": "",
+        "payout_name": current.payout_name,
+        "exchange": exchange_values,
+    }
+    if request.method == "POST":
+        choice = request.POST.get("resolution", "")
+        values["resolution"] = choice
+        if choice not in allowed:
+            errors["resolution"] = _("Choose how you want your money back.")
+        if choice == Resolution.REFUND and cod:
+            iban_raw = request.POST.get("iban", "")
+            name = request.POST.get("payout_name", "").strip()[:140]
+            values["iban"], values["payout_name"] = iban_raw, name
+            try:
+                iban = normalise_iban(iban_raw, field="iban")
+            except DomainError as exc:
+                errors["iban"] = str(exc.message)
+                iban = ""
+            if not name:
+                errors["payout_name"] = _("Enter the account holder's name.")
+            if not errors:
+                current.set_payout(iban=iban, name=name)
+        if choice == Resolution.EXCHANGE:
+            for item in current.items:
+                sku = request.POST.get(f"exchange-{item.line_ref}", "")
+                exchange_values[item.line_ref] = sku
+                if sku not in {o["sku"] for o in exchange_options.get(item.line_ref, [])}:
+                    errors[f"exchange-{item.line_ref}"] = _("Choose a size or colour in stock.")
+                item.exchange_sku = sku
+        else:
+            for item in current.items:
+                item.exchange_sku = ""
+        if not errors:
+            current.resolution = choice
+            draft.save(request, merchant, order.number, current)
+            return HttpResponseRedirect(url("method", merchant, order.number))
+    return _page(
+        request,
+        merchant,
+        "resolution",
+        "portal/resolution.html",
+        order=order,
+        allowed=allowed,
+        money=money,
+        cod=cod,
+        items=current.items,
+        titles={li.line_ref: (li.title_ar if language() == "ar" else li.title_en) for li in lines},
+        exchange_options=exchange_options,
+        values=values,
+        errors=errors,
+        error=error,
+        status=422 if errors else 200,
+    )
+
+
+# -- method ------------------------------------------------------------------------------------
+
+PICKUP_SLOTS = ("morning", "afternoon")
+
+
+def _pickup_dates(today: date) -> list[date]:
+    days = [today + timedelta(days=n) for n in range(1, 8)]
+    return [d for d in days if d.weekday() != 4][:4]  # no pickups on Fridays
+
+
+@order_step
+def method_view(request: HttpRequest, merchant: Merchant, order: Order) -> HttpResponse:
+    current = draft.load(request, merchant, order.number)
+    if not current.items or not current.resolution:
+        return HttpResponseRedirect(url("items", merchant, order.number))
+    _o, _v, lines = returnable_lines(merchant=merchant, order_number=order.number)
+    refs = {i.line_ref for i in current.items}
+    allowed = _common([list(li.decision.outcome.methods) for li in lines if li.line_ref in refs])
+    fees: dict[str, Any] = {}
+    error = ""
+    try:
+        for m in allowed:
+            plan = _preview(merchant, order, current, resolution=current.resolution, method=m)
+            fees[m] = plan.quote.shipping_fee
+    except DomainError as exc:
+        error = str(exc.message)
+    dates = _pickup_dates(clock.now().date())
+    address = order.shipping_address or {}
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {
+        "method": current.method,
+        "address": current.pickup.get("address", {}).get("line1", address.get("line1", "")),
+        "city": current.pickup.get("address", {}).get("city", address.get("city", "")),
+        "date": current.pickup.get("date", ""),
+        "slot": current.pickup.get("slot", ""),
+    }
+    if request.method == "POST":
+        choice = request.POST.get("method", "")
+        values["method"] = choice
+        if choice not in allowed:
+            errors["method"] = _("Choose how to send the items back.")
+        if choice == ReturnMethod.PICKUP:
+            for key in ("address", "city", "date", "slot"):
+                values[key] = request.POST.get(key, "").strip()[:200]
+            if not values["address"]:
+                errors["address"] = _("Enter the pickup address.")
+            if not values["city"]:
+                errors["city"] = _("Enter the city.")
+            if values["date"] not in {d.isoformat() for d in dates}:
+                errors["date"] = _("Choose a pickup day.")
+            if values["slot"] not in PICKUP_SLOTS:
+                errors["slot"] = _("Choose a time.")
+        if not errors:
+            current.method = choice
+            current.pickup = (
+                {
+                    "address": {
+                        "line1": values["address"],
+                        "city": values["city"],
+                        "country": order.shipping_country,
+                    },
+                    "date": values["date"],
+                    "slot": values["slot"],
+                }
+                if choice == ReturnMethod.PICKUP
+                else {}
+            )
+            draft.save(request, merchant, order.number, current)
+            return HttpResponseRedirect(url("review", merchant, order.number))
+    return _page(
+        request,
+        merchant,
+        "method",
+        "portal/method.html",
+        order=order,
+        allowed=allowed,
+        fees=fees,
+        dates=dates,
+        slots=PICKUP_SLOTS,
+        values=values,
+        errors=errors,
+        error=error,
+        status=422 if errors else 200,
+    )
+
+
+# -- review and confirm -------------------------------------------------------------------------
+
+
+@order_step
+def review_view(request: HttpRequest, merchant: Merchant, order: Order) -> HttpResponse:
+    current = draft.load(request, merchant, order.number)
+    if not current.items or not current.resolution or not current.method:
+        return HttpResponseRedirect(url("items", merchant, order.number))
+    lang = language()
+    plan: ReturnPlan | None = None
+    problem = ""
+    try:
+        plan = _preview(
+            merchant, order, current, resolution=current.resolution, method=current.method
+        )
+    except DomainError as exc:
+        problem = str(exc.message)
+    if request.method == "POST" and plan is not None:
+        try:
+            ret = request_return(
+                merchant=merchant,
+                order_number=order.number,
+                items=current.item_requests(),
+                method=current.method,
+                language=lang,
+                channel="portal",
+                actor="shopper",
+                idempotency_key=f"portal:{current.token}",
+                payout_iban=current.payout_iban,
+                payout_name=current.payout_name,
+                pickup=current.pickup,
+            )
+        except DomainError as exc:
+            problem = str(exc.message)
+        else:
+            draft.clear(request, merchant, order.number)
+            target = reverse("portal:return", kwargs={"store": merchant.slug, "number": ret.number})
+            return HttpResponseRedirect(f"{target}?new=1")
+    _o, _v, lines = returnable_lines(merchant=merchant, order_number=order.number)
+    titles = {li.line_ref: (li.title_ar if lang == "ar" else li.title_en) for li in lines}
+    return _page(
+        request,
+        merchant,
+        "review",
+        "portal/review.html",
+        order=order,
+        draft=current,
+        plan=plan,
+        titles=titles,
+        problem=problem,
+        status=409 if problem and request.method == "POST" else 200,
+    )

@@ -1,0 +1,74 @@
+"""Form helpers for portal templates: an error shown next to its field and tied to it for
+screen readers (``aria-invalid`` + ``aria-describedby``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+
+register = template.Library()
+
+
+def _name(prefix: str, ref: object) -> str:
+    return f"{prefix}{ref}" if ref != "" else prefix
+
+
+@register.simple_tag
+def field_error(errors: Mapping[str, str], prefix: str, ref: object = "") -> SafeString:
+    name = _name(prefix, ref)
+    message = errors.get(name)
+    if not message:
+        return mark_safe("")
+    return format_html('<p class="error" id="{}-error">{}</p>', name, message)
+
+
+@register.simple_tag
+def invalid(errors: Mapping[str, str], prefix: str, ref: object = "") -> SafeString:
+    name = _name(prefix, ref)
+    if name not in errors:
+        return mark_safe("")
+    return format_html('aria-invalid="true" aria-describedby="{}-error"', name)
+
+
+@register.filter
+def get_title(mapping: Mapping[str, object] | None, key: str) -> object:
+    """``mapping[key]`` in a template (``titles|get_title:ref``), or "" when absent."""
+    return (mapping or {}).get(key, "")
+
+
+@register.simple_tag
+def method_label(method: str) -> str:
+    from awda.returns.models import ReturnMethod
+
+    return str(ReturnMethod(method).label) if method in ReturnMethod.values else method
+
+
+@register.simple_tag
+def method_help(method: str) -> str:
+    from django.utils.translation import gettext as _
+
+    texts = {
+        "label": _("Print the label at home and hand the parcel to the carrier."),
+        "qr_dropoff": _("No printer needed: show a QR code at a drop-off point near you."),
+        "pickup": _("A courier collects the parcel at your address."),
+        "keep_item": _("Keep the item; you don't need to send it back."),
+    }
+    return texts.get(method, "")
+
+
+@register.simple_tag
+def status_label(status: str) -> str:
+    from awda.returns.models import ReturnStatus
+
+    return str(ReturnStatus(status).label) if status in ReturnStatus.values else status
+
+
+@register.simple_tag
+def next_step(ret: object) -> str:
+    from awda.portal.story import next_step as sentence
+    from awda.returns.models import Return
+
+    return sentence(ret) if isinstance(ret, Return) else ""
