@@ -33,6 +33,18 @@ def hit(key: str, *, limit: int, window: timedelta, cost: int = 1) -> RateDecisi
     """Count ``cost`` attempts for ``key`` in the current window; allowed while ≤ ``limit``."""
     now = clock.now()
     start = _window_start(now, window)
+    count = _add(key, start, cost)
+    if count <= limit:
+        return RateDecision(True, count, timedelta(0))
+    return RateDecision(False, count, start + window - now)
+
+
+def count(key: str, *, window: timedelta, cost: int = 1) -> int:
+    """Count ``cost`` attempts for ``key`` in the current window; the window's total."""
+    return _add(key, _window_start(clock.now(), window), cost)
+
+
+def _add(key: str, start: datetime, cost: int) -> int:
     table = RateCounter._meta.db_table
     with connection.cursor() as cursor:
         # One statement, so two processes can't both read the old count.
@@ -43,10 +55,7 @@ def hit(key: str, *, limit: int, window: timedelta, cost: int = 1) -> RateDecisi
             [key[:200], connection.ops.adapt_datetimefield_value(start), cost],
         )
         row = cursor.fetchone()
-    count = int(row[0]) if row else cost
-    if count <= limit:
-        return RateDecision(True, count, timedelta(0))
-    return RateDecision(False, count, start + window - now)
+    return int(row[0]) if row else cost
 
 
 def peek(key: str, *, window: timedelta) -> int:

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 
 from awda.core.errors import NotFound
 from awda.core.money import Money
+from awda.merchants.branding import Storefront, storefront
 from awda.merchants.models import Merchant
 from awda.notifications.links import order_link_url, return_url
 from awda.orders.models import Order
@@ -32,19 +33,9 @@ from awda.returns.models import Resolution, Return, ReturnItem, ReturnMethod, Re
 
 log = logging.getLogger(__name__)
 
-_HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
-_DEFAULT_COLOR = "#0F766E"
 # A return closed before its confirmation went out (the worker was late) gets no
 # "confirmed" mail: it would contradict what the shopper sees on the status page.
 _NOT_CONFIRMED = {ReturnStatus.REJECTED, ReturnStatus.CANCELLED, ReturnStatus.EXPIRED}
-
-
-@dataclass(frozen=True)
-class _Store:
-    name: str
-    logo_url: str
-    color: str
-    on_color: str
 
 
 @dataclass(frozen=True)
@@ -74,7 +65,7 @@ def send_return_confirmation(*, return_id: int) -> None:
     )
     lang = _language(ret.language, merchant)
     with translation.override(lang):
-        store = _store(merchant, lang)
+        store = storefront(merchant, lang)
         if ret.status == ReturnStatus.PENDING_REVIEW:
             subject = _("We have received your return %(number)s at %(store)s")
         else:
@@ -92,7 +83,7 @@ def send_return_confirmation(*, return_id: int) -> None:
         }
         _send(
             template="return_confirmation",
-            subject=subject % {"number": ret.number, "store": store.name},
+            subject=subject % {"number": ret.number, "store": store.display_name},
             to=ret.customer.email,
             lang=lang,
             context=context,
@@ -109,7 +100,7 @@ def send_order_link(*, merchant: Merchant, order: Order, language: str) -> None:
         return
     lang = _language(language, merchant)
     with translation.override(lang):
-        store = _store(merchant, lang)
+        store = storefront(merchant, lang)
         context = {
             **_base_context(lang, store),
             "customer_name": customer.name,
@@ -119,7 +110,7 @@ def send_order_link(*, merchant: Merchant, order: Order, language: str) -> None:
         }
         subject = _("Your link to order %(number)s at %(store)s") % {
             "number": order.number,
-            "store": store.name,
+            "store": store.display_name,
         }
         _send(
             template="order_link",
@@ -141,34 +132,7 @@ def _language(requested: str, merchant: Merchant) -> str:
     return str(settings.LANGUAGE_CODE)
 
 
-def _store(merchant: Merchant, lang: str) -> _Store:
-    color = merchant.primary_color if _HEX_COLOR.match(merchant.primary_color or "") else ""
-    color = color or _DEFAULT_COLOR
-    return _Store(
-        name=merchant.name_ar if lang == "ar" and merchant.name_ar else merchant.name,
-        logo_url=merchant.logo_url,
-        color=color,
-        on_color=_ink_on(color),
-    )
-
-
-def _luminance(color: str) -> float:
-    channels = [int(color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
-    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-
-
-def _ink_on(color: str) -> str:
-    """White or near-black text, whichever contrasts more with the brand colour (WCAG)."""
-
-    def contrast(ink: str) -> float:
-        high, low = sorted((_luminance(color), _luminance(ink)), reverse=True)
-        return (high + 0.05) / (low + 0.05)
-
-    return max(("#FFFFFF", "#111827"), key=contrast)
-
-
-def _base_context(lang: str, store: _Store) -> dict[str, Any]:
+def _base_context(lang: str, store: Storefront) -> dict[str, Any]:
     return {"lang": lang, "direction": "rtl" if lang == "ar" else "ltr", "store": store}
 
 

@@ -14,8 +14,8 @@ from django.urls import translate_url
 from django.utils.translation import get_language
 
 from awda.core.formatting import FormatOptions
+from awda.merchants.branding import storefront
 from awda.merchants.models import Merchant
-from awda.portal.branding import storefront
 
 P = ParamSpec("P")
 View = Callable[Concatenate[HttpRequest, Merchant, P], HttpResponse]

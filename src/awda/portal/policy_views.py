@@ -19,11 +19,11 @@ from django.utils.translation import override
 from django.views.decorators.http import require_safe
 
 from awda.core.errors import NotFound
+from awda.merchants.branding import storefront
 from awda.merchants.models import Merchant
 from awda.policies.document import PolicyDocument
 from awda.policies.public import LANGUAGES, headline, public_policy
 from awda.policies.selectors import active_policy
-from awda.portal.branding import storefront
 from awda.portal.pages import context, language, store_page
 from awda.returns.selectors import list_reasons
 

@@ -9,6 +9,7 @@ doesn't allow; when the order changed meanwhile, the page says what changed.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import wraps
 from typing import Any, Concatenate, ParamSpec
@@ -252,25 +253,36 @@ def items_view(request: HttpRequest, merchant: Merchant, order: Order) -> HttpRe
 # -- resolution --------------------------------------------------------------------------------
 
 
-def _preview(
-    merchant: Merchant, order: Order, current: Draft, *, resolution: str, method: str = ""
-) -> ReturnPlan:
-    requests = [
-        r.__class__(**{**r.__dict__, "resolution": resolution}) for r in current.item_requests()
-    ]
-    if not method:
-        # Any allowed way back: money doesn't depend on it before the shipping fee.
-        method = _any_method(merchant, order, current)
-    return preview_return(
-        merchant=merchant, order_number=order.number, items=requests, method=method
+@dataclass(frozen=True)
+class _Chosen:
+    """The draft's lines as the policy sees them now, and what all of them allow."""
+
+    lines: list[ReturnableLine]
+    resolutions: list[str]
+    methods: list[str]
+
+    def titles(self, lang: str) -> dict[str, str]:
+        return {li.line_ref: (li.title_ar if lang == "ar" else li.title_en) for li in self.lines}
+
+
+def _chosen(merchant: Merchant, order: Order, current: Draft) -> _Chosen:
+    _o, _v, every_line = returnable_lines(merchant=merchant, order_number=order.number)
+    refs = {i.line_ref for i in current.items}
+    lines = [li for li in every_line if li.line_ref in refs]
+    return _Chosen(
+        lines=lines,
+        resolutions=_common([list(li.decision.outcome.resolutions) for li in lines]),
+        methods=_common([list(li.decision.outcome.methods) for li in lines]),
     )
 
 
-def _any_method(merchant: Merchant, order: Order, current: Draft) -> str:
-    _o, _v, lines = returnable_lines(merchant=merchant, order_number=order.number)
-    refs = {i.line_ref for i in current.items}
-    allowed = _common([list(li.decision.outcome.methods) for li in lines if li.line_ref in refs])
-    return allowed[0] if allowed else ReturnMethod.LABEL
+def _preview(
+    merchant: Merchant, order: Order, current: Draft, *, resolution: str, method: str
+) -> ReturnPlan:
+    requests = [replace(r, resolution=resolution) for r in current.item_requests()]
+    return preview_return(
+        merchant=merchant, order_number=order.number, items=requests, method=method
+    )
 
 
 def _common(lists: list[list[str]]) -> list[str]:
@@ -284,39 +296,29 @@ def _exchange_options(
     merchant: Merchant, order: Order, current: Draft
 ) -> dict[str, list[dict[str, Any]]]:
     """In-stock variants of the same product for each item (never the one bought)."""
-    lines = {
-        li.line_ref: li
-        for li in OrderLine.objects.for_merchant(merchant)
-        .filter(order=order)
-        .select_related("variant")
-    }
-    options: dict[str, list[dict[str, Any]]] = {}
-    for item in current.items:
-        line = lines[item.line_ref]
-        if line.product_id is None:
-            options[item.line_ref] = []
-            continue
-        variants = (
-            Variant.objects.for_merchant(merchant)
-            .filter(product_id=line.product_id)
-            .exclude(sku=line.sku)
-            .order_by("sku")
-        )
-        in_stock = set(
-            Stock.objects.for_merchant(merchant)
-            .filter(variant__in=variants, on_hand__gt=0)
-            .values_list("variant_id", flat=True)
-        )
-        options[item.line_ref] = [
+    refs = {i.line_ref for i in current.items}
+    lines = list(OrderLine.objects.for_merchant(merchant).filter(order=order, line_ref__in=refs))
+    in_stock = (
+        Variant.objects.for_merchant(merchant)
+        .filter(product_id__in={li.product_id for li in lines if li.product_id is not None})
+        .filter(pk__in=Stock.objects.for_merchant(merchant).filter(on_hand__gt=0).values("variant"))
+        .order_by("sku")
+    )
+    by_product: dict[int, list[Variant]] = {}
+    for variant in in_stock:
+        by_product.setdefault(variant.product_id, []).append(variant)
+    return {
+        line.line_ref: [
             {
                 "sku": v.sku,
                 "label": " / ".join(str(x) for x in (v.options or {}).values()) or v.sku,
                 "difference_minor": v.price_minor - line.unit_price_minor,
             }
-            for v in variants
-            if v.pk in in_stock
+            for v in by_product.get(line.product_id or 0, [])
+            if v.sku != line.sku
         ]
-    return options
+        for line in lines
+    }
 
 
 @order_step
@@ -324,11 +326,11 @@ def resolution_view(request: HttpRequest, merchant: Merchant, order: Order) -> H
     current = draft.load(request, merchant, order.number)
     if not current.items:
         return HttpResponseRedirect(url("items", merchant, order.number))
-    _o, _v, lines = returnable_lines(merchant=merchant, order_number=order.number)
+    chosen = _chosen(merchant, order, current)
     refs = {i.line_ref for i in current.items}
-    allowed = _common(
-        [list(li.decision.outcome.resolutions) for li in lines if li.line_ref in refs]
-    )
+    allowed = chosen.resolutions
+    # Money doesn't depend on the way back before its fee: any allowed one will do here.
+    any_method = chosen.methods[0] if chosen.methods else ReturnMethod.LABEL
     cod = order.payment_method == PaymentMethod.CASH_ON_DELIVERY
     exchange_options = _exchange_options(merchant, order, current) if "exchange" in allowed else {}
     if "exchange" in allowed and not all(exchange_options.get(r) for r in refs):
@@ -337,7 +339,8 @@ def resolution_view(request: HttpRequest, merchant: Merchant, order: Order) -> H
     error = ""
     try:
         for option in (o for o in allowed if o != "exchange"):
-            money[option] = _preview(merchant, order, current, resolution=option).quote
+            plan = _preview(merchant, order, current, resolution=option, method=any_method)
+            money[option] = plan.quote
     except DomainError as exc:
         error = str(exc.message)
     errors: dict[str, str] = {}
@@ -390,7 +393,7 @@ def resolution_view(request: HttpRequest, merchant: Merchant, order: Order) -> H
         money=money,
         cod=cod,
         items=current.items,
-        titles={li.line_ref: (li.title_ar if language() == "ar" else li.title_en) for li in lines},
+        titles=chosen.titles(language()),
         exchange_options=exchange_options,
         values=values,
         errors=errors,
@@ -414,9 +417,7 @@ def method_view(request: HttpRequest, merchant: Merchant, order: Order) -> HttpR
     current = draft.load(request, merchant, order.number)
     if not current.items or not current.resolution:
         return HttpResponseRedirect(url("items", merchant, order.number))
-    _o, _v, lines = returnable_lines(merchant=merchant, order_number=order.number)
-    refs = {i.line_ref for i in current.items}
-    allowed = _common([list(li.decision.outcome.methods) for li in lines if li.line_ref in refs])
+    allowed = _chosen(merchant, order, current).methods
     fees: dict[str, Any] = {}
     error = ""
     try:
@@ -523,8 +524,7 @@ def review_view(request: HttpRequest, merchant: Merchant, order: Order) -> HttpR
             draft.clear(request, merchant, order.number)
             target = reverse("portal:return", kwargs={"store": merchant.slug, "number": ret.number})
             return HttpResponseRedirect(f"{target}?new=1")
-    _o, _v, lines = returnable_lines(merchant=merchant, order_number=order.number)
-    titles = {li.line_ref: (li.title_ar if lang == "ar" else li.title_en) for li in lines}
+    titles = _chosen(merchant, order, current).titles(lang)
     return _page(
         request,
         merchant,

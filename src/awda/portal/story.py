@@ -32,7 +32,7 @@ def _status_sentence(status: str) -> str:
     return str(sentences.get(status, status))
 
 
-def for_return(ret: Return, lang: str) -> list[StoryLine]:
+def for_return(ret: Return) -> list[StoryLine]:
     """Newest first: what happened, in the shopper's words."""
     lines = [
         StoryLine(at=entry.at, text=_status_sentence(entry.to_status))

@@ -22,7 +22,7 @@ from awda.orders.models import Order
 from awda.orders.selectors import find_order_for_shopper
 from awda.portal import access, steps, story
 from awda.portal.forms import LookupForm
-from awda.portal.pages import client_ip, context, language, store_page, too_many
+from awda.portal.pages import client_ip, context, store_page, too_many
 from awda.returns.selectors import get_return
 
 # -- 1. find the order -------------------------------------------------------------------------
@@ -53,7 +53,7 @@ def lookup(request: HttpRequest, merchant: Merchant) -> HttpResponse:
         if order is not None:
             access.grant(request, merchant, order.pk)
             return HttpResponseRedirect(steps.url("items", merchant, order.number))
-        ratelimit.hit(order_key, limit=10**9, window=window)
+        ratelimit.count(order_key, window=window)
         not_found = True  # one neutral message: it says nothing of whether the order exists
     return render(
         request,
@@ -108,7 +108,7 @@ def return_status(request: HttpRequest, merchant: Merchant, number: str) -> Http
             request,
             merchant,
             ret=ret,
-            story=story.for_return(ret, language()),
+            story=story.for_return(ret),
             just_created=request.GET.get("new") == "1",
         ),
     )

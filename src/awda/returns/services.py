@@ -174,6 +174,12 @@ def _load_for_update(merchant: Merchant, number: str) -> Return:
 # -- request ----------------------------------------------------------------------------------
 
 
+def _validate_request(items: Sequence[ItemRequest], method: str) -> None:
+    _validate_items(items)
+    if method not in ReturnMethod.values:
+        raise InvalidInput(_("Unknown return method."), field="method")
+
+
 def _validate_items(items: Sequence[ItemRequest]) -> None:
     if not items:
         raise InvalidInput(_("Choose at least one item to return."), field="items")
@@ -392,9 +398,7 @@ def preview_return(
     *, merchant: Merchant, order_number: str, items: Sequence[ItemRequest], method: str
 ) -> ReturnPlan:
     """The quote and decisions ``request_return`` would apply now, with the same errors."""
-    _validate_items(items)
-    if method not in ReturnMethod.values:
-        raise InvalidInput(_("Unknown return method."), field="method")
+    _validate_request(items, method)
     items = _normalise_reasons(merchant, items)
     order, found = get_order_lines(merchant=merchant, number=order_number)
     refs = {i.line_ref for i in items}
@@ -421,9 +425,7 @@ def request_return(
     Approved at once unless the policy asks for a manual review. With an idempotency key,
     a repeated request returns the return the first one created.
     """
-    _validate_items(items)
-    if method not in ReturnMethod.values:
-        raise InvalidInput(_("Unknown return method."), field="method")
+    _validate_request(items, method)
     if idempotency_key:
         existing = _by_idempotency_key(merchant, idempotency_key)
         if existing is not None:

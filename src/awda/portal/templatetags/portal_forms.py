@@ -8,6 +8,10 @@ from collections.abc import Mapping
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+
+from awda.portal.story import next_step as sentence
+from awda.returns.models import Return, ReturnMethod, ReturnStatus
 
 register = template.Library()
 
@@ -41,15 +45,11 @@ def get_title(mapping: Mapping[str, object] | None, key: str) -> object:
 
 @register.simple_tag
 def method_label(method: str) -> str:
-    from awda.returns.models import ReturnMethod
-
     return str(ReturnMethod(method).label) if method in ReturnMethod.values else method
 
 
 @register.simple_tag
 def method_help(method: str) -> str:
-    from django.utils.translation import gettext as _
-
     texts = {
         "label": _("Print the label at home and hand the parcel to the carrier."),
         "qr_dropoff": _("No printer needed: show a QR code at a drop-off point near you."),
@@ -61,14 +61,9 @@ def method_help(method: str) -> str:
 
 @register.simple_tag
 def status_label(status: str) -> str:
-    from awda.returns.models import ReturnStatus
-
     return str(ReturnStatus(status).label) if status in ReturnStatus.values else status
 
 
 @register.simple_tag
 def next_step(ret: object) -> str:
-    from awda.portal.story import next_step as sentence
-    from awda.returns.models import Return
-
     return sentence(ret) if isinstance(ret, Return) else ""
