@@ -54,7 +54,7 @@ def send_return_confirmation(*, return_id: int) -> None:
     if not ret.customer.email:
         return
     if ret.status in _NOT_CONFIRMED:
-        log.info("return %s is %s already: no confirmation mail", ret.number, ret.status)
+        log.debug("return %s is %s already: no confirmation mail", ret.number, ret.status)
         return
     merchant = ret.merchant
     items = list(

@@ -42,6 +42,10 @@ class Command(BaseCommand):
         w(f"  API key:         {info.api_key}")
         w(f"  Try:             curl -H 'Authorization: Bearer {info.api_key}' "
           f"{base}/api/v1/orders/{info.example_order_number}/returnable-lines")  # fmt: skip
+        w(f"  Shopper portal:  {base}/ar/r/{info.merchant_slug}/  (or /en/…): order "
+          f"{info.example_order_number}, e-mail {info.example_order_email}")  # fmt: skip
+        if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
+            w(f"  Mails:           {settings.EMAIL_FILE_PATH} (no AWDA_SMTP_URL set)")
         w(f"  Data directory:  {settings.DATA_DIR}")
         w("")
         if options["no_serve"]:
