@@ -12,7 +12,7 @@ from datetime import timedelta
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from awda.core import outbox
+from awda.core import clock, outbox, ratelimit
 from awda.core.models import Event
 from awda.notifications import services as notifications
 from awda.orders.services import record_customer_return
@@ -30,6 +30,7 @@ def count_return_in_customer_history(event: Event) -> None:
     )
 
 
+@outbox.outside_transaction
 def email_return_confirmation(event: Event) -> None:
     """Confirm the return to the shopper by e-mail (when the customer has an address)."""
     notifications.send_return_confirmation(return_id=int(event.payload["return_id"]))
@@ -72,3 +73,9 @@ def expire_unshipped_returns() -> None:
 def sweep_unattached_photos() -> None:
     """Delete photos uploaded for returns that were never submitted (after a day)."""
     return_photos.delete_unattached_photos(older_than=timedelta(hours=24))
+
+
+@db_periodic_task(crontab(minute="37"))
+def sweep_rate_counters() -> None:
+    """Forget rate-limit windows older than a day (they only ever grow otherwise)."""
+    ratelimit.forget_before(clock.now() - timedelta(days=1))

@@ -101,6 +101,11 @@ def dispatch(event_id: str, handlers: Mapping[str, Sequence[Handler]]) -> Dispat
     failed = False
     for handler in handlers.get(event.name, ()):
         key = f"{handler.__module__}.{handler.__qualname__}"
+        if getattr(handler, "outside_transaction", False):
+            outcome = _run_outside_transaction(event, handler, key)
+            ran += outcome is True
+            failed |= outcome is False
+            continue
         try:
             with transaction.atomic():
                 # The marker and the handler's own writes commit together, or neither does.
@@ -122,6 +127,29 @@ def dispatch(event_id: str, handlers: Mapping[str, Sequence[Handler]]) -> Dispat
             dispatched_at=clock.now()
         )
     return DispatchResult(ran=ran, complete=not failed)
+
+
+def outside_transaction(handler: Handler) -> Handler:
+    """Mark a handler that talks to another server (mail, a carrier, a webhook): it runs with
+    no transaction open, so a slow peer holds no database lock (on SQLite, the only writer
+    slot), and its marker is written once it succeeded. A failure is retried; a crash between
+    success and marker repeats it, so such a handler must bear running twice (at least once)."""
+    handler.outside_transaction = True  # type: ignore[attr-defined]
+    return handler
+
+
+def _run_outside_transaction(event: Event, handler: Handler, key: str) -> bool | None:
+    """True when it ran, None when it had already, False when it failed."""
+    if HandledEvent.objects.filter(event=event, handler=key).exists():
+        return None
+    try:
+        handler(event)
+    except Exception as exc:
+        Event.objects.filter(pk=event.pk).update(last_error=f"{key}: {exc}"[:2000])
+        log.exception("handler %s failed on event %s", key, event.pk)
+        return False
+    HandledEvent.objects.get_or_create(event=event, handler=key)
+    return True
 
 
 def undispatched_event_ids(*, older_than: timedelta, limit: int = 500) -> list[str]:
