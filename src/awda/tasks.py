@@ -36,8 +36,19 @@ def email_return_confirmation(event: Event) -> None:
     notifications.send_return_confirmation(return_id=int(event.payload["return_id"]))
 
 
+@outbox.outside_transaction
+def email_order_link(event: Event) -> None:
+    """The portal's "e-mail me a link": the signed order link, to the order's address."""
+    notifications.send_order_link_for_event(
+        order_id=int(event.payload["order_id"]),
+        merchant_id=int(event.merchant_id or 0),
+        language=str(event.payload.get("language", "")),
+    )
+
+
 HANDLERS: Mapping[str, Sequence[Callable[[Event], None]]] = {
     "ReturnRequested": [count_return_in_customer_history, email_return_confirmation],
+    "OrderLinkRequested": [email_order_link],
     # Later issues subscribe here: webhooks, shipping, payments.
 }
 
@@ -52,9 +63,17 @@ def dispatch_event(event_id: str) -> None:
         raise DispatchIncomplete(event_id)
 
 
-def enqueue_event(event_id: str) -> None:
-    """Hand an event to the queue (the outbox calls this after commit)."""
-    dispatch_event(event_id)
+@db_task(retries=8, retry_delay=15)
+def dispatch_events(event_ids: list[str]) -> None:
+    """The events one transaction wrote; a retry skips those already complete."""
+    incomplete = [i for i in event_ids if not outbox.dispatch(i, HANDLERS).complete]
+    if incomplete:
+        raise DispatchIncomplete(", ".join(incomplete))
+
+
+def enqueue_event(event_ids: Sequence[str]) -> None:
+    """Hand the events of a committed transaction to the queue (the outbox calls this)."""
+    dispatch_events(list(event_ids))
 
 
 @db_periodic_task(crontab(minute="*"))

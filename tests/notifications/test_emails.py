@@ -16,7 +16,11 @@ from awda.core.models import Event
 from awda.core.money import Money
 from awda.core.outbox import dispatch
 from awda.notifications.links import read_order_link_token
-from awda.notifications.services import send_order_link, send_return_confirmation
+from awda.notifications.services import (
+    request_order_link,
+    send_order_link,
+    send_return_confirmation,
+)
 from awda.returns.models import ReturnItem
 from awda.returns.services import ItemRequest, cancel_return, request_return
 from awda.tasks import HANDLERS
@@ -232,3 +236,16 @@ def test_a_mail_server_that_is_down_fails_the_handler_and_the_retry_sends_the_ma
 
     assert dispatch(event_id, HANDLERS).complete
     assert smtp.only().rcpt_tos == ["shopper@example.com"]
+
+
+def test_a_requested_order_link_is_mailed_by_the_worker_from_its_event(smtp, merchant):
+    order = factories.order(merchant)
+
+    request_order_link(merchant=merchant, order=order, language="en")
+    assert smtp.received == []  # the page never waits for the mail server
+    event = Event.objects.get(name="OrderLinkRequested", aggregate_id=str(order.pk))
+    assert dispatch(str(event.pk), HANDLERS).complete
+
+    mail = smtp.only()
+    assert mail.rcpt_tos == ["shopper@example.com"]
+    assert '<html lang="en" dir="ltr">' in mail.html

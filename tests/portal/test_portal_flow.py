@@ -12,6 +12,7 @@ from django.test import Client
 from django.test.utils import override_settings
 from PIL import Image
 
+from awda.core.models import Event
 from awda.orders.models import OrderLine
 from awda.portal import access
 from awda.returns.models import Return, ReturnPhoto
@@ -198,3 +199,26 @@ def test_cash_on_delivery_refund_asks_for_a_valid_iban_and_keeps_it_encrypted() 
         cursor.execute("SELECT payout_iban FROM returns_return WHERE id = %s", [ret.pk])
         stored = cursor.fetchone()[0]
     assert "SA03" not in stored and "6080" not in stored  # only ciphertext at rest
+
+
+def test_e_mail_me_a_link_queues_the_mail_and_answers_the_same_either_way() -> None:
+    m = factories.merchant()
+    o = factories.order(m, email="noura@example.com")
+    c = _client()
+
+    def ask(number: str, contact: str):
+        return c.post(
+            f"/en/r/{m.slug}/",
+            {"order_number": number, "contact": contact, "action": "link"},
+            REMOTE_ADDR="10.0.0.2",
+        )
+
+    right, wrong = ask(o.number, "noura@example.com"), ask(o.number, "x@example.com")
+    assert right.status_code == wrong.status_code == 200
+    assert b'id="link-sent"' in right.content and b'id="link-sent"' in wrong.content
+    assert Event.objects.filter(name="OrderLinkRequested", aggregate_id=str(o.pk)).count() == 1
+    # A link goes to an e-mail address only: a phone number is refused next to the field.
+    by_phone = ask(o.number, "0500000001")
+    assert by_phone.status_code == 422 and b'id="id_contact-error"' in by_phone.content
+    # Asking for a link opens nothing in this session.
+    assert c.get(f"/en/r/{m.slug}/orders/{o.number}/").status_code == 302

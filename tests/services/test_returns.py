@@ -278,3 +278,17 @@ def test_a_return_of_another_merchant_cannot_be_cancelled(merchant):
     ret = _request(other, order)
     with pytest.raises(NotFound):
         cancel_return(merchant=merchant, number=ret.number, actor="api")
+
+
+def test_a_taken_return_number_is_drawn_again_and_nothing_is_written_twice(merchant, monkeypatch):
+    first = _request(merchant, factories.order(merchant))
+    drawn = iter([first.number, "R-NEW1-23"])
+    monkeypatch.setattr("awda.returns.services.new_return_number", lambda: next(drawn))
+    order = factories.order(merchant)
+
+    second = _request(merchant, order)
+
+    assert second.number == "R-NEW1-23"
+    assert Return.objects.filter(order=order).count() == 1
+    assert OrderLine.objects.get(order=order).returned_quantity == 1
+    assert _events(second).count("ReturnRequested") == 1

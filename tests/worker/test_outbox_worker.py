@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 
 import pytest
@@ -123,5 +123,5 @@ def test_dispatching_an_event_twice_runs_its_handlers_once(queue):
     assert customer.returns_count == 1
 
 
-def lose_the_event(event_id: str) -> None:
+def lose_the_event(event_ids: Sequence[str]) -> None:
     """Stands for a process that died between commit and enqueue."""

@@ -73,17 +73,13 @@ def record_events(
 
 
 def _enqueue_all(event_ids: Sequence[str]) -> None:
-    for event_id in event_ids:
-        _enqueue(event_id)
-
-
-def _enqueue(event_id: str) -> None:
-    enqueue: Callable[[str], Any] = import_string(settings.AWDA_OUTBOX_ENQUEUE)
+    # One job for the events of one transaction: one queue round trip, not one per event.
+    enqueue: Callable[[Sequence[str]], Any] = import_string(settings.AWDA_OUTBOX_ENQUEUE)
     try:
-        enqueue(event_id)
+        enqueue(event_ids)
     except Exception:
         # The queue being down must not fail a committed request: the sweep picks it up.
-        log.exception("could not enqueue event %s; the outbox sweep will retry", event_id)
+        log.exception("could not enqueue events %s; the outbox sweep will retry", event_ids)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import dateformat, timezone, translation
 from django.utils.functional import Promise
@@ -25,6 +26,7 @@ from django.utils.translation import gettext_lazy
 
 from awda.core.errors import NotFound
 from awda.core.money import Money
+from awda.core.outbox import record_event
 from awda.merchants.branding import Storefront, storefront
 from awda.merchants.models import Merchant
 from awda.notifications.links import order_link_url, return_url
@@ -88,6 +90,33 @@ def send_return_confirmation(*, return_id: int) -> None:
             lang=lang,
             context=context,
         )
+
+
+def request_order_link(*, merchant: Merchant, order: Order, language: str) -> None:
+    """Queue the "e-mail me a link" mail: an ``OrderLinkRequested`` event the worker turns
+    into ``send_order_link``, so the shopper's page never waits for the mail server."""
+    if order.merchant_id != merchant.pk:
+        raise NotFound(details={"order": order.number})
+    with transaction.atomic():
+        record_event(
+            "OrderLinkRequested",
+            {"order_id": order.pk, "language": language},
+            merchant_id=merchant.pk,
+            aggregate_type="order",
+            aggregate_id=order.pk,
+        )
+
+
+def send_order_link_for_event(*, order_id: int, merchant_id: int, language: str) -> None:
+    """The worker's side of ``request_order_link``."""
+    order = (
+        Order.objects.select_related("customer", "merchant")
+        .filter(pk=order_id, merchant_id=merchant_id)
+        .first()
+    )
+    if order is None:
+        return  # the order was deleted since: nothing to link to
+    send_order_link(merchant=order.merchant, order=order, language=language)
 
 
 def send_order_link(*, merchant: Merchant, order: Order, language: str) -> None:

@@ -13,16 +13,18 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from awda.core import ratelimit
 from awda.core.errors import DomainError
 from awda.merchants.models import Merchant
+from awda.notifications.services import request_order_link
 from awda.orders.models import Order
 from awda.orders.selectors import find_order_for_shopper
 from awda.portal import access, steps, story
 from awda.portal.forms import LookupForm
-from awda.portal.pages import client_ip, context, store_page, too_many
+from awda.portal.pages import client_ip, context, language, store_page, too_many
 from awda.returns.selectors import get_return
 
 # -- 1. find the order -------------------------------------------------------------------------
@@ -47,13 +49,26 @@ def lookup(request: HttpRequest, merchant: Merchant) -> HttpResponse:
         failed = ratelimit.peek(order_key, window=window)
         if failed >= settings.AWDA_PORTAL_FAILED_LOOKUPS_PER_ORDER:
             return too_many(request, merchant, window)
-        order = find_order_for_shopper(
-            merchant=merchant, number=number, contact=form.cleaned_data["contact"]
-        )
+        contact = form.cleaned_data["contact"]
+        wants_link = request.POST.get("action") == "link"
+        if wants_link and "@" not in contact:
+            form.add_error("contact", _("Enter the order's e-mail address to get a link."))
+            return render(
+                request, "portal/lookup.html", context(request, merchant, form=form), status=422
+            )
+        order = find_order_for_shopper(merchant=merchant, number=number, contact=contact)
+        if order is None:
+            ratelimit.count(order_key, window=window)
+        if wants_link:
+            if order is not None:
+                request_order_link(merchant=merchant, order=order, language=language())
+            # The same answer either way: it says nothing of whether the order exists.
+            return render(
+                request, "portal/lookup.html", context(request, merchant, form=form, link_sent=True)
+            )
         if order is not None:
             access.grant(request, merchant, order.pk)
             return HttpResponseRedirect(steps.url("items", merchant, order.number))
-        ratelimit.count(order_key, window=window)
         not_found = True  # one neutral message: it says nothing of whether the order exists
     return render(
         request,

@@ -431,29 +431,40 @@ def request_return(
         if existing is not None:
             return existing
     items = _normalise_reasons(merchant, items)
-    try:
-        return _request_return(
-            merchant=merchant,
-            order_number=order_number,
-            items=items,
-            method=method,
-            language=language,
-            channel=channel,
-            actor=actor,
-            idempotency_key=idempotency_key,
-            extra={
-                "payout_iban": payout_iban,
-                "payout_name": payout_name,
-                "pickup": dict(pickup or {}),
-            },
-        )
-    except IntegrityError:
-        # Two requests with one idempotency key raced: the loser returns the winner's return.
-        if idempotency_key:
-            existing = _by_idempotency_key(merchant, idempotency_key)
-            if existing is not None:
-                return existing
-        raise
+    for _attempt in range(8):
+        try:
+            return _request_return(
+                merchant=merchant,
+                order_number=order_number,
+                items=items,
+                method=method,
+                language=language,
+                channel=channel,
+                actor=actor,
+                idempotency_key=idempotency_key,
+                extra={
+                    "payout_iban": payout_iban,
+                    "payout_name": payout_name,
+                    "pickup": dict(pickup or {}),
+                },
+            )
+        except IntegrityError as exc:
+            if _is_number_collision(exc):
+                # The random number was taken (1 in ~887M per return): the whole transaction
+                # runs again with a new one, instead of a savepoint around every insert.
+                continue
+            # Two requests with one idempotency key raced: the loser returns the winner's.
+            if idempotency_key:
+                existing = _by_idempotency_key(merchant, idempotency_key)
+                if existing is not None:
+                    return existing
+            raise
+    raise RuntimeError("could not find a free return number")  # unreachable in practice
+
+
+def _is_number_collision(exc: IntegrityError) -> bool:
+    text = str(exc)
+    return "return_number_per_merchant" in text or "returns_return.number" in text
 
 
 def _by_idempotency_key(merchant: Merchant, key: str) -> Return | None:
@@ -499,7 +510,8 @@ def _request_return(
         changes: dict[str, Any] = {}
         if not needs_review:
             changes = {"approved_at": now, "expires_at": now + timedelta(days=expiry_days)}
-        ret = _create_with_unique_number(
+        ret = Return.objects.create(
+            number=new_return_number(),
             merchant=merchant,
             order_id=order.id,
             customer_id=order.customer.id,
@@ -666,18 +678,6 @@ def _check_keep_item(
                 _("Keeping the item is only offered for low-value items."),
                 field=f"items.{i}.line_ref",
             )
-
-
-def _create_with_unique_number(**fields: Any) -> Return:
-    for _attempt in range(8):
-        try:
-            # A savepoint, so a number collision doesn't poison the outer transaction.
-            with transaction.atomic():
-                return Return.objects.create(number=new_return_number(), **fields)
-        except IntegrityError as exc:
-            if "number" not in str(exc) and "return_number_per_merchant" not in str(exc):
-                raise
-    raise RuntimeError("could not find a free return number")  # 887M numbers: unreachable
 
 
 # -- staff, shopper and system actions ---------------------------------------------------------
