@@ -8,13 +8,14 @@ doesn't allow; when the order changed meanwhile, the page says what changed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import wraps
 from typing import Any, Concatenate, ParamSpec
 
 from django.core.files.uploadedfile import UploadedFile
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -221,7 +222,7 @@ def items_view(request: HttpRequest, merchant: Merchant, order: Order) -> HttpRe
                 )
             )
         if not values and not errors:
-            errors["items"] = _("Choose at least one item to return.")
+            errors["selection"] = _("Choose at least one item to return.")
         # Photos already stored are kept in the draft even when another field needs fixing.
         current.items = picked
         draft.save(request, merchant, order.number, current)
@@ -292,33 +293,66 @@ def _common(lists: list[list[str]]) -> list[str]:
     return [x for x in first if all(x in other for other in rest)]
 
 
+OTHER_PRODUCTS_SHOWN = 12
+
+
 def _exchange_options(
-    merchant: Merchant, order: Order, current: Draft
+    merchant: Merchant, order: Order, current: Draft, scopes: Mapping[str, str], lang: str
 ) -> dict[str, list[dict[str, Any]]]:
-    """In-stock variants of the same product for each item (never the one bought)."""
+    """Per item, the in-stock variants it may become: other sizes or colours of the same
+    product, and where the policy's scope is ``any_product``, products of the same category
+    (``group`` says which), each with its price difference. Never the variant bought."""
     refs = {i.line_ref for i in current.items}
-    lines = list(OrderLine.objects.for_merchant(merchant).filter(order=order, line_ref__in=refs))
-    in_stock = (
+    lines = list(
+        OrderLine.objects.for_merchant(merchant)
+        .filter(order=order, line_ref__in=refs)
+        .select_related("product")
+    )
+    products = {li.product_id for li in lines if li.product_id is not None}
+    categories = {
+        li.product.category_id
+        for li in lines
+        if li.product is not None
+        and li.product.category_id is not None
+        and scopes.get(li.line_ref) == "any_product"
+    }
+    in_stock = Stock.objects.for_merchant(merchant).filter(on_hand__gt=0).values("variant")
+    variants = (
         Variant.objects.for_merchant(merchant)
-        .filter(product_id__in={li.product_id for li in lines if li.product_id is not None})
-        .filter(pk__in=Stock.objects.for_merchant(merchant).filter(on_hand__gt=0).values("variant"))
-        .order_by("sku")
+        .filter(pk__in=in_stock)
+        .filter(Q(product_id__in=products) | Q(product__category_id__in=categories))
+        .select_related("product")
+        .order_by("product_id", "sku")
     )
     by_product: dict[int, list[Variant]] = {}
-    for variant in in_stock:
+    by_category: dict[int, list[Variant]] = {}
+    for variant in variants:
         by_product.setdefault(variant.product_id, []).append(variant)
-    return {
-        line.line_ref: [
-            {
-                "sku": v.sku,
-                "label": " / ".join(str(x) for x in (v.options or {}).values()) or v.sku,
-                "difference_minor": v.price_minor - line.unit_price_minor,
-            }
-            for v in by_product.get(line.product_id or 0, [])
-            if v.sku != line.sku
+        if variant.product.category_id is not None:
+            by_category.setdefault(variant.product.category_id, []).append(variant)
+
+    def option(line: OrderLine, v: Variant, group: str) -> dict[str, Any]:
+        size = " / ".join(str(x) for x in (v.options or {}).values())
+        title = (v.product.title_ar or v.product.title_en) if lang == "ar" else v.product.title_en
+        label = size or v.sku if group == "same" else " · ".join(p for p in (title, size) if p)
+        return {
+            "sku": v.sku,
+            "group": group,
+            "label": label,
+            "difference_minor": v.price_minor - line.unit_price_minor,
+        }
+
+    result: dict[str, list[dict[str, Any]]] = {}
+    for line in lines:
+        same = [v for v in by_product.get(line.product_id or 0, []) if v.sku != line.sku]
+        others: list[Variant] = []
+        if scopes.get(line.line_ref) == "any_product" and line.product is not None:
+            category = line.product.category_id or 0
+            others = [v for v in by_category.get(category, []) if v.product_id != line.product_id]
+        result[line.line_ref] = [option(line, v, "same") for v in same] + [
+            option(line, v, "other") for v in others[:OTHER_PRODUCTS_SHOWN]
         ]
-        for line in lines
-    }
+    return result
 
 
 @order_step
@@ -332,7 +366,12 @@ def resolution_view(request: HttpRequest, merchant: Merchant, order: Order) -> H
     # Money doesn't depend on the way back before its fee: any allowed one will do here.
     any_method = chosen.methods[0] if chosen.methods else ReturnMethod.LABEL
     cod = order.payment_method == PaymentMethod.CASH_ON_DELIVERY
-    exchange_options = _exchange_options(merchant, order, current) if "exchange" in allowed else {}
+    scopes = {li.line_ref: li.decision.outcome.exchange_scope for li in chosen.lines}
+    exchange_options = (
+        _exchange_options(merchant, order, current, scopes, language())
+        if "exchange" in allowed
+        else {}
+    )
     if "exchange" in allowed and not all(exchange_options.get(r) for r in refs):
         allowed = [a for a in allowed if a != "exchange"]  # nothing in stock to swap to
     money: dict[str, Any] = {}
@@ -374,7 +413,9 @@ def resolution_view(request: HttpRequest, merchant: Merchant, order: Order) -> H
                 sku = request.POST.get(f"exchange-{item.line_ref}", "")
                 exchange_values[item.line_ref] = sku
                 if sku not in {o["sku"] for o in exchange_options.get(item.line_ref, [])}:
-                    errors[f"exchange-{item.line_ref}"] = _("Choose a size or colour in stock.")
+                    errors[f"exchange-{item.line_ref}"] = _(
+                        "Choose something in stock to exchange for."
+                    )
                 item.exchange_sku = sku
         else:
             for item in current.items:
