@@ -222,3 +222,15 @@ def test_e_mail_me_a_link_queues_the_mail_and_answers_the_same_either_way() -> N
     assert by_phone.status_code == 422 and b'id="id_contact-error"' in by_phone.content
     # Asking for a link opens nothing in this session.
     assert c.get(f"/en/r/{m.slug}/orders/{o.number}/").status_code == 302
+
+
+def test_the_status_page_shows_the_money_the_shopper_chose_not_the_other_offer() -> None:
+    m = factories.merchant()
+    o = factories.order(m)
+    c = _client()
+    _walk_to_review(c, m, o)  # store credit
+    done = c.post(f"/en/r/{m.slug}/orders/{o.number}/review/")
+    html = c.get(done["Location"]).content.decode()
+    ret = Return.objects.get(order=o)
+    assert "<dt>Store credit</dt>" in html and "<dt>Refund</dt>" not in html
+    assert ret.store_credit_total_minor > ret.refund_total_minor

@@ -32,6 +32,7 @@ from awda.merchants.models import Merchant
 from awda.notifications.links import order_link_url, return_url
 from awda.orders.models import Order
 from awda.returns.models import Resolution, Return, ReturnItem, ReturnMethod, ReturnStatus
+from awda.returns.selectors import money_by_resolution
 
 log = logging.getLogger(__name__)
 
@@ -177,29 +178,19 @@ def _item(item: ReturnItem, lang: str) -> _Item:
 
 def _money_lines(ret: Return, items: list[ReturnItem], lang: str) -> list[tuple[str, str]]:
     """(label, amount) for the refund and the store credit the return brings."""
-    currency = ret.currency
-    refund_items = [i for i in items if i.resolution == Resolution.REFUND]
-    credit_items = [i for i in items if i.resolution == Resolution.STORE_CREDIT]
-    if len(refund_items) == len(items):
-        refund, credit = ret.refund_total_minor, 0
-    elif len(credit_items) == len(items):
-        refund, credit = 0, ret.store_credit_total_minor
-    else:
-        # Mixed resolutions: each item's refund goes its own way, and the store-credit
-        # bonus is shared by the items' refunds (largest remainder, so the parts add up).
-        bonus = Money(ret.store_credit_total_minor - ret.refund_total_minor, currency)
-        shares = bonus.allocate([i.refund_minor for i in items]) if items else []
-        refund = sum(i.refund_minor for i in refund_items)
-        credit = sum(
-            i.refund_minor + share.minor
-            for i, share in zip(items, shares, strict=True)
-            if i.resolution == Resolution.STORE_CREDIT
-        )
+    money = money_by_resolution(ret, items)
     lines = []
-    if refund_items and refund:
-        lines.append((str(Resolution.REFUND.label), Money(refund, currency).format(lang)))
-    if credit_items and credit:
-        lines.append((str(Resolution.STORE_CREDIT.label), Money(credit, currency).format(lang)))
+    if money.refund_minor:
+        lines.append(
+            (str(Resolution.REFUND.label), Money(money.refund_minor, ret.currency).format(lang))
+        )
+    if money.store_credit_minor:
+        lines.append(
+            (
+                str(Resolution.STORE_CREDIT.label),
+                Money(money.store_credit_minor, ret.currency).format(lang),
+            )
+        )
     return lines
 
 

@@ -25,7 +25,7 @@ from awda.orders.selectors import find_order_for_shopper
 from awda.portal import access, steps, story
 from awda.portal.forms import LookupForm
 from awda.portal.pages import client_ip, context, language, store_page, too_many
-from awda.returns.selectors import get_return
+from awda.returns.selectors import get_return, money_by_resolution
 
 # -- 1. find the order -------------------------------------------------------------------------
 
@@ -124,6 +124,7 @@ def return_status(request: HttpRequest, merchant: Merchant, number: str) -> Http
             merchant,
             ret=ret,
             story=story.for_return(ret),
+            money=money_by_resolution(ret, list(ret.items.all())),
             just_created=request.GET.get("new") == "1",
         ),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -19,7 +20,7 @@ from awda.orders.selectors import OrderSnapshot, get_order_lines
 from awda.policies.explain import explain_both
 from awda.policies.rules import LineDecision, evaluate_order
 from awda.policies.selectors import active_compiled_policy, facts_for_order
-from awda.returns.models import Return, ReturnItem, ReturnReason, TimelineEntry
+from awda.returns.models import Resolution, Return, ReturnItem, ReturnReason, TimelineEntry
 from awda.returns.quote import QuoteLine, ReturnQuote, quote_return
 
 
@@ -176,3 +177,33 @@ def find_by_idempotency_key(*, merchant: Merchant, key: str) -> Return | None:
         .first()
     )
     return get_return(merchant=merchant, number=number) if number else None
+
+
+@dataclass(frozen=True)
+class ResolutionMoney:
+    """What the shopper gets back for the resolutions they chose (minor units)."""
+
+    refund_minor: int
+    store_credit_minor: int
+
+
+def money_by_resolution(ret: Return, items: Sequence[ReturnItem]) -> ResolutionMoney:
+    """The return's quote split by what each item chose: refund items give their refunds,
+    store-credit items theirs plus a share of the bonus (largest remainder, so the parts
+    add up); exchanged items give none."""
+    refund_items = [i for i in items if i.resolution == Resolution.REFUND]
+    credit_items = [i for i in items if i.resolution == Resolution.STORE_CREDIT]
+    if items and len(refund_items) == len(items):
+        return ResolutionMoney(ret.refund_total_minor, 0)
+    if items and len(credit_items) == len(items):
+        return ResolutionMoney(0, ret.store_credit_total_minor)
+    bonus = Money(ret.store_credit_total_minor - ret.refund_total_minor, ret.currency)
+    shares = bonus.allocate([i.refund_minor for i in items]) if items else []
+    return ResolutionMoney(
+        refund_minor=sum(i.refund_minor for i in refund_items),
+        store_credit_minor=sum(
+            i.refund_minor + share.minor
+            for i, share in zip(items, shares, strict=True)
+            if i.resolution == Resolution.STORE_CREDIT
+        ),
+    )
