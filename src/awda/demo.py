@@ -45,6 +45,7 @@ from awda.returns.services import (
     reject_return,
     request_return,
 )
+from awda.shipping.services import DropOffPointData, save_drop_off_points
 
 T = TypeVar("T")
 
@@ -377,6 +378,22 @@ DESTINATIONS: list[tuple[str, int, list[tuple[str, str, int]]]] = [
                ("Salmiya", "السالمية", 1)]),
     ("EG", 3, [("Cairo", "القاهرة", 3), ("Giza", "الجيزة", 1),
                ("Alexandria", "الإسكندرية", 1)]),
+]  # fmt: skip
+
+
+# Drop-off points of the demo's sandbox carrier, in the cities most demo orders go to.
+DROP_OFF_POINTS = [
+    DropOffPointData("sandbox", f"{city[:3].upper()}-{n}", f"Awda Point {city_en} {n}",
+                     f"{n} Market Street, {city_en}", city_en, country,
+                     name_ar=f"نقطة عودة {city_ar} {n}",
+                     address_ar=f"{n} شارع السوق، {city_ar}",
+                     city_ar=city_ar, hours_en="9:00–23:00 daily", hours_ar="يوميًا 9:00–23:00")
+    for country, city, city_en, city_ar in [
+        ("SA", "riyadh", "Riyadh", "الرياض"), ("SA", "jeddah", "Jeddah", "جدة"),
+        ("SA", "dammam", "Dammam", "الدمام"), ("AE", "dubai", "Dubai", "دبي"),
+        ("KW", "kuwait", "Kuwait City", "مدينة الكويت"), ("EG", "cairo", "Cairo", "القاهرة"),
+    ]
+    for n in (1, 2)
 ]  # fmt: skip
 
 
@@ -847,6 +864,7 @@ def _seed(*, orders: int, seed: int, progress: bool) -> Merchant:
         default_language="ar",
     )
     install_default_reasons(merchant=merchant)
+    save_drop_off_points(merchant=merchant, points=DROP_OFF_POINTS)
     policy = default_policy(currency="SAR", country="SA").to_data()
     policy["rules"] = [*policy.get("rules", []), REVIEW_RULE]
     replace_policy(merchant=merchant, document=policy)

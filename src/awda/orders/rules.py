@@ -44,3 +44,14 @@ def phones_match(typed: str, stored: str) -> bool:
         return False
     tail = min(9, len(a), len(b))
     return a[-tail:] == b[-tail:]
+
+
+def normalise_city(raw: str) -> str:
+    """A city name for comparing: case, spaces, diacritics (tashkeel) and the Arabic article
+    don't matter (``Riyadh`` ~ ``riyadh ``; ``الرياض`` ~ ``رياض``)."""
+    text = _TASHKEEL.sub("", raw).strip().casefold()
+    text = " ".join(text.split())
+    return text[2:] if text.startswith("ال") else text
+
+
+_TASHKEEL = re.compile("[\u064b-\u0652\u0670\u0640]")

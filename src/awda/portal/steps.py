@@ -35,6 +35,7 @@ from awda.returns.models import Resolution, ReturnMethod
 from awda.returns.photos import store_photo
 from awda.returns.selectors import ReturnableLine, list_reasons, returnable_lines
 from awda.returns.services import ReturnPlan, preview_return, request_return
+from awda.shipping.selectors import nearby_drop_off_points
 
 P = ParamSpec("P")
 
@@ -469,6 +470,13 @@ def method_view(request: HttpRequest, merchant: Merchant, order: Order) -> HttpR
         error = str(exc.message)
     dates = _pickup_dates(clock.now().date())
     address = order.shipping_address or {}
+    points = (
+        nearby_drop_off_points(
+            merchant=merchant, country=order.shipping_country, city=str(address.get("city", ""))
+        )
+        if ReturnMethod.QR_DROPOFF in allowed
+        else []
+    )
     errors: dict[str, str] = {}
     values: dict[str, Any] = {
         "method": current.method,
@@ -518,6 +526,7 @@ def method_view(request: HttpRequest, merchant: Merchant, order: Order) -> HttpR
         order=order,
         allowed=allowed,
         fees=fees,
+        points=points,
         dates=dates,
         slots=PICKUP_SLOTS,
         values=values,
