@@ -22,6 +22,16 @@ function M.env(name, default)
   return v
 end
 
+-- A file of key=value lines (bench/portal_seed.py's portal_env) as a table.
+function M.read_env(path)
+  local t = {}
+  for _, line in ipairs(M.read_lines(path)) do
+    local k, v = line:match("^([^=]+)=(.*)$")
+    if k then t[k] = v end
+  end
+  return t
+end
+
 -- Adds the API key and JSON headers to wrk.headers (keeping the Host header wrk put there).
 function M.set_headers(content_type)
   local key = M.read_lines(M.env("BENCH_WORK") .. "/api_key")[1]
@@ -43,9 +53,9 @@ function M.report(scenario, summary, latency, extra)
     string.format('"rps":%.1f', summary.requests / (summary.duration / 1e6)),
     string.format('"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d}',
       e.connect, e.read, e.write, e.status, e.timeout),
-    string.format('"latency_us":{"min":%d,"mean":%.1f,"stdev":%.1f,"p50":%d,"p90":%d,"p99":%d,"p999":%d,"max":%d}',
+    string.format('"latency_us":{"min":%d,"mean":%.1f,"stdev":%.1f,"p50":%d,"p90":%d,"p95":%d,"p99":%d,"p999":%d,"max":%d}',
       latency.min, latency.mean, latency.stdev, latency:percentile(50), latency:percentile(90),
-      latency:percentile(99), latency:percentile(99.9), latency.max),
+      latency:percentile(95), latency:percentile(99), latency:percentile(99.9), latency.max),
   }
   for k, v in pairs(extra or {}) do
     fields[#fields + 1] = string.format('"%s":%s', k, v)
