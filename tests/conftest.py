@@ -50,6 +50,16 @@ def _fresh_local_caches() -> Iterator[None]:
     clear_all()
 
 
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    # A request activates its page's language for the thread (LocaleMiddleware), and the
+    # test client runs in the test's thread: the next test starts in the default again.
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
 @pytest.fixture
 def merchant(db: None) -> factories.Merchant:
     return factories.merchant()

@@ -14,6 +14,7 @@ from django.db import connection, transaction
 
 from awda.core import clock
 from awda.core.cache import LocalCache
+from awda.core.db import loaded_instance
 from awda.merchants.models import ApiKey, Merchant, StaffMembership, StaffRole
 
 
@@ -97,6 +98,32 @@ def _key_row(prefix: str) -> tuple[Any, ...] | None:
         )
         row = cursor.fetchone()
     return tuple(row) if row is not None else None
+
+
+# slug -> merchant columns, for the shopper pages (every one names its store in the URL).
+_stores: LocalCache[str, tuple[Any, ...]] = LocalCache(
+    "stores by slug", ttl=settings.AWDA_LOCAL_CACHE_SECONDS
+)
+_STORE_FIELDS = (*_MERCHANT_FIELDS, "arabic_digits", "hijri_dates")
+
+
+def _store_row(slug: str) -> tuple[Any, ...] | None:
+    row = Merchant.objects.filter(slug=slug).values_list(*_STORE_FIELDS).first()
+    return tuple(row) if row is not None else None
+
+
+def merchant_by_slug(slug: str) -> Merchant | None:
+    """The store a public URL names, or None. A renamed or re-branded store shows within
+    ``AWDA_LOCAL_CACHE_SECONDS`` in every process; other fields load on first use."""
+    row = _stores.get_or_load(slug, lambda: _store_row(slug))
+    if row is None:
+        return None
+    return loaded_instance(Merchant, **dict(zip(_STORE_FIELDS, row, strict=True)))
+
+
+def forget_store(sender: object, instance: Merchant, **kwargs: object) -> None:
+    """Drop a saved merchant from this process's store cache (a ``post_save`` receiver)."""
+    _stores.invalidate(instance.slug)
 
 
 def authenticate_api_key(token: str) -> Merchant | None:

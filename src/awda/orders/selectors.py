@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -68,6 +68,8 @@ def _lines_sql() -> str:
         *(f"p.{c}" for c in _PRODUCT_COLUMNS),
         "cat.code",
         "sup.code",
+        "p.image_url",
+        "v.options",
     ]
     return (
         f"SELECT {', '.join(columns)} FROM {order} o "  # noqa: S608 (no user input in names)
@@ -76,6 +78,7 @@ def _lines_sql() -> str:
         f"LEFT JOIN {product} p ON p.id = l.product_id "
         f"LEFT JOIN {category} cat ON cat.id = p.category_id "
         f"LEFT JOIN {supplier} sup ON sup.id = p.supplier_id "
+        "LEFT JOIN catalog_variant v ON v.id = l.variant_id "
         "WHERE o.merchant_id = %s AND o.number = %s"
     )
 
@@ -133,6 +136,7 @@ class ProductSnapshot:
     returnable: bool
     category_code: str | None
     supplier_code: str | None
+    image_url: str = ""
 
 
 @dataclass(slots=True)
@@ -152,6 +156,7 @@ class LineSnapshot:
     tax_minor: int
     product: ProductSnapshot | None
     order: OrderSnapshot
+    variant_options: dict[str, str] = field(default_factory=dict)  # {"size": "M"}
 
     @property
     def product_id(self) -> int | None:
@@ -241,6 +246,7 @@ def _from_rows(rows: Sequence[Sequence[Any]]) -> list[LineSnapshot]:
             unit_price, discount, tax, product_id,
         ) = row[:n_line]  # fmt: skip
         product = None
+        image_url, options = row[start + 6], row[start + 7]
         if product_id is not None:
             external_id, tags, final_sale, returnable, category, supplier = row[start : start + 6]
             product = ProductSnapshot(
@@ -251,6 +257,7 @@ def _from_rows(rows: Sequence[Sequence[Any]]) -> list[LineSnapshot]:
                 returnable=bool(returnable),
                 category_code=category,
                 supplier_code=supplier,
+                image_url=image_url or "",
             )
         lines.append(
             LineSnapshot(
@@ -267,6 +274,7 @@ def _from_rows(rows: Sequence[Sequence[Any]]) -> list[LineSnapshot]:
                 tax_minor=tax,
                 product=product,
                 order=order,
+                variant_options=_json(options) or {},
             )
         )
     return lines

@@ -16,6 +16,7 @@ from django.utils.translation import get_language
 from awda.core.formatting import FormatOptions
 from awda.merchants.branding import storefront
 from awda.merchants.models import Merchant
+from awda.merchants.services import merchant_by_slug
 
 P = ParamSpec("P")
 View = Callable[Concatenate[HttpRequest, Merchant, P], HttpResponse]
@@ -48,7 +49,7 @@ def store_page(view: View[P]) -> Callable[Concatenate[HttpRequest, str, P], Http
     def wrapper(
         request: HttpRequest, store: str, *args: P.args, **kwargs: P.kwargs
     ) -> HttpResponse:
-        merchant = Merchant.objects.filter(slug=store).first()
+        merchant = merchant_by_slug(store)
         if merchant is None:
             raise Http404("no such store")
         return view(request, merchant, *args, **kwargs)

@@ -25,7 +25,7 @@ from awda.policies.document import PolicyDocument
 from awda.policies.public import LANGUAGES, headline, public_policy
 from awda.policies.selectors import active_policy
 from awda.portal.pages import context, language, store_page
-from awda.returns.selectors import list_reasons
+from awda.returns.selectors import reason_labels
 
 PAGE_MAX_AGE = 300
 BADGE_MAX_AGE = 600
@@ -57,7 +57,7 @@ def policy_page(request: HttpRequest, merchant: Merchant) -> HttpResponse:
     lang = language()
     labels = {
         reason.code: (reason.label_ar if lang == "ar" and reason.label_ar else reason.label_en)
-        for reason in list_reasons(merchant=merchant)
+        for reason in reason_labels(merchant=merchant)
     }
     policy = public_policy(document, language=lang, country=merchant.country, reason_labels=labels)
     response = render(request, "portal/policy.html", context(request, merchant, policy=policy))

@@ -33,7 +33,7 @@ from awda.portal.draft import Draft, DraftItem
 from awda.portal.pages import context, language, store_page
 from awda.returns.models import Resolution, ReturnMethod
 from awda.returns.photos import store_photo
-from awda.returns.selectors import ReturnableLine, list_reasons, returnable_lines
+from awda.returns.selectors import ReasonLabel, ReturnableLine, reason_labels, returnable_lines
 from awda.returns.services import ReturnPlan, preview_return, request_return
 from awda.shipping.selectors import nearby_drop_off_points
 
@@ -95,18 +95,21 @@ def _page(
 
 def _reason_choices(merchant: Merchant, lang: str) -> list[dict[str, Any]]:
     """Top-level reasons, each with its sub-reasons, labelled in the page's language."""
-    reasons = list_reasons(merchant=merchant)
-    label = (lambda r: r.label_ar or r.label_en) if lang == "ar" else (lambda r: r.label_en)
+    reasons = reason_labels(merchant=merchant)
+
+    def label(r: ReasonLabel) -> str:
+        return (r.label_ar or r.label_en) if lang == "ar" else r.label_en
+
     groups: list[dict[str, Any]] = []
     by_code: dict[str, dict[str, Any]] = {}
     for r in reasons:
-        if r.parent is None:
+        if r.parent_code is None:
             group = {"code": r.code, "label": label(r), "children": []}
             groups.append(group)
             by_code[r.code] = group
     for r in reasons:
-        if r.parent is not None and r.parent.code in by_code:
-            by_code[r.parent.code]["children"].append({"code": r.code, "label": label(r)})
+        if r.parent_code is not None and r.parent_code in by_code:
+            by_code[r.parent_code]["children"].append({"code": r.code, "label": label(r)})
     return groups
 
 
@@ -120,22 +123,6 @@ def _reason_parents(groups: list[dict[str, Any]]) -> dict[str, str]:
         else:
             parents[g["code"]] = g["code"]
     return parents
-
-
-def _line_extras(merchant: Merchant, order: Order) -> dict[str, dict[str, Any]]:
-    rows = (
-        OrderLine.objects.for_merchant(merchant)
-        .filter(order=order)
-        .values("line_ref", "product__image_url", "variant__options", "product_id")
-    )
-    return {
-        r["line_ref"]: {
-            "image_url": r["product__image_url"] or "",
-            "options": r["variant__options"] or {},
-            "product_id": r["product_id"],
-        }
-        for r in rows
-    }
 
 
 def _photos_needed(line: ReturnableLine, reason_code: str, parent_code: str) -> bool:
@@ -155,7 +142,6 @@ def items_view(request: HttpRequest, merchant: Merchant, order: Order) -> HttpRe
     _order, _version, lines = returnable_lines(merchant=merchant, order_number=order.number)
     groups = _reason_choices(merchant, lang)
     parents = _reason_parents(groups)
-    extras = _line_extras(merchant, order)
     chosen = {i.line_ref: i for i in current.items}
     errors: dict[str, str] = {}
     values: dict[str, dict[str, Any]] = {
@@ -232,7 +218,6 @@ def items_view(request: HttpRequest, merchant: Merchant, order: Order) -> HttpRe
     rows = [
         {
             "line": line,
-            "extra": extras.get(line.line_ref, {}),
             "value": values.get(line.line_ref, {}),
             "explanation": line.explanation.get(lang, []),
             "quantities": list(range(1, line.returnable_quantity + 1)),

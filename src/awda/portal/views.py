@@ -25,7 +25,7 @@ from awda.orders.selectors import find_order_for_shopper
 from awda.portal import access, steps, story
 from awda.portal.forms import LookupForm
 from awda.portal.pages import client_ip, context, language, store_page, too_many
-from awda.returns.selectors import get_return, money_by_resolution
+from awda.returns.selectors import get_return_summary, money_by_resolution
 
 # -- 1. find the order -------------------------------------------------------------------------
 
@@ -108,7 +108,7 @@ order_review = steps.review_view
 @store_page
 def return_status(request: HttpRequest, merchant: Merchant, number: str) -> HttpResponse:
     try:
-        ret = get_return(merchant=merchant, number=number)
+        ret = get_return_summary(merchant=merchant, number=number)
     except DomainError:
         raise Http404("no such return") from None
     token = request.GET.get("t", "")

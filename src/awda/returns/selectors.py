@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -35,6 +35,8 @@ class ReturnableLine:
     decision: LineDecision
     explanation: dict[str, list[str]]
     preview: ReturnQuote | None  # every still-returnable unit, before return shipping
+    image_url: str = ""
+    options: dict[str, str] = field(default_factory=dict)  # the variant's {"size": "M"}
 
 
 def returnable_lines(
@@ -87,6 +89,8 @@ def returnable_lines(
                 decision=decision,
                 explanation=explain_both(decision),
                 preview=preview,
+                image_url=line.product.image_url if line.product else "",
+                options=line.variant_options,
             )
         )
     return order, version, result
@@ -107,6 +111,40 @@ def get_return(*, merchant: Merchant, number: str) -> Return:
             Prefetch("timeline", queryset=TimelineEntry.objects.order_by("at", "pk")),
         )
         .filter(number=normalise_return_number(number))
+        .first()
+    )
+    if ret is None:
+        raise NotFound(details={"return": number})
+    return ret
+
+
+_SUMMARY_FIELDS = (
+    "id", "merchant_id", "number", "status", "method", "currency", "order_id", "customer_id",
+    "refund_total_minor", "store_credit_total_minor", "order__number",
+)  # fmt: skip
+
+
+def get_return_summary(*, merchant: Merchant, number: str) -> Return:
+    """A return with just what its shopper's status page shows (order number, each item's
+    resolution and refund, the timeline), or NotFound. Other fields load on first use."""
+    ret = (
+        Return.objects.filter(merchant=merchant, number=normalise_return_number(number))
+        .select_related("order")
+        .only(*_SUMMARY_FIELDS)
+        .prefetch_related(  # type: ignore[type-var]  # stubs can't type the inherited manager
+            Prefetch(
+                "items",
+                queryset=ReturnItem.objects.only(
+                    "id", "return_request_id", "resolution", "refund_minor"
+                ).order_by("pk"),
+            ),
+            Prefetch(
+                "timeline",
+                queryset=TimelineEntry.objects.only(
+                    "id", "return_request_id", "at", "kind", "to_status"
+                ).order_by("at", "pk"),
+            ),
+        )
         .first()
     )
     if ret is None:
@@ -138,24 +176,40 @@ def list_returns(
     return qs.order_by("-requested_at", "-pk")
 
 
-# merchant id -> {code: parent code or None} of active reasons, read on every new return.
-# A reason edited in the admin is seen by other processes within the cache's time.
-reason_parents_cache: LocalCache[int, dict[str, str | None]] = LocalCache(
+@dataclass(frozen=True)
+class ReasonLabel:
+    code: str
+    parent_code: str | None  # None for a top-level reason
+    label_en: str
+    label_ar: str
+    merchant_fault: bool
+
+
+# merchant id -> its active reasons in display order, read by every new return and every
+# portal page that offers them. An edit in the admin shows within the cache's time.
+reasons_cache: LocalCache[int, tuple[ReasonLabel, ...]] = LocalCache(
     "return reasons", ttl=settings.AWDA_LOCAL_CACHE_SECONDS
 )
 
 
-def active_reason_parents(*, merchant: Merchant) -> dict[str, str | None]:
-    """Each active reason code of the merchant with its parent's code (None for top level)."""
+def reason_labels(*, merchant: Merchant) -> tuple[ReasonLabel, ...]:
+    """The merchant's active reasons and sub-reasons, in display order."""
 
-    def load() -> dict[str, str | None]:
-        return dict(
+    def load() -> tuple[ReasonLabel, ...]:
+        rows = (
             ReturnReason.objects.for_merchant(merchant)
             .filter(active=True)
-            .values_list("code", "parent__code")
+            .order_by("position", "pk")
+            .values_list("code", "parent__code", "label_en", "label_ar", "merchant_fault")
         )
+        return tuple(ReasonLabel(*row) for row in rows)
 
-    return reason_parents_cache.get_or_load(merchant.pk, load) or {}
+    return reasons_cache.get_or_load(merchant.pk, load) or ()
+
+
+def active_reason_parents(*, merchant: Merchant) -> dict[str, str | None]:
+    """Each active reason code of the merchant with its parent's code (None for top level)."""
+    return {r.code: r.parent_code for r in reason_labels(merchant=merchant)}
 
 
 def list_reasons(*, merchant: Merchant) -> list[ReturnReason]:

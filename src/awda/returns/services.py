@@ -44,7 +44,7 @@ from awda.returns.models import (
 from awda.returns.photos import attach_photos
 from awda.returns.quote import QuoteLine, ReturnQuote, quote_return
 from awda.returns.rules import RELEASES_UNITS, TERMINAL, next_status
-from awda.returns.selectors import active_reason_parents, reason_parents_cache
+from awda.returns.selectors import active_reason_parents, reasons_cache
 
 
 @dataclass(frozen=True)
@@ -846,6 +846,6 @@ def install_default_reasons(*, merchant: Merchant) -> int:
                     },
                 )
                 added += created
-    reason_parents_cache.invalidate(merchant.pk)
-    transaction.on_commit(lambda: reason_parents_cache.invalidate(merchant.pk))
+    reasons_cache.invalidate(merchant.pk)
+    transaction.on_commit(lambda: reasons_cache.invalidate(merchant.pk))
     return added
