@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from django.db import connection, models
+from django.utils.dateparse import parse_datetime
 
 
 def lock_keys(keys: Iterable[str]) -> None:
@@ -32,3 +35,19 @@ def loaded_instance(model: type[M], **values: Any) -> M:
     if len(fields) != len(values):
         raise ValueError(f"not fields of {model.__name__}: {sorted(set(values) - set(fields))}")
     return model.from_db(connection.alias, fields, [values[f] for f in fields])
+
+
+def db_json(value: Any) -> Any:
+    """A JSON column's value from a plain cursor: PostgreSQL decodes it, SQLite hands text."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def db_datetime(value: Any) -> datetime | None:
+    """A datetime column's value from a plain cursor, aware in UTC (SQLite hands back naive
+    datetimes or text; stored values are UTC)."""
+    if value is None:
+        return None
+    parsed = value if isinstance(value, datetime) else parse_datetime(str(value))
+    if parsed is None:
+        raise ValueError(f"not a datetime: {value!r}")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

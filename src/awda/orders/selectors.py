@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from typing import Any
 
 from django.db import connection
 from django.db.models import Prefetch
-from django.utils.dateparse import parse_datetime
 
+from awda.core.db import db_datetime, db_json, loaded_instance
 from awda.core.errors import NotFound
 from awda.merchants.models import Merchant
 from awda.orders.models import Order, OrderLine
@@ -81,20 +80,6 @@ def _lines_sql() -> str:
         "LEFT JOIN catalog_variant v ON v.id = l.variant_id "
         "WHERE o.merchant_id = %s AND o.number = %s"
     )
-
-
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
-
-
-def _datetime(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    # SQLite hands back naive datetimes (or text); stored values are UTC.
-    parsed = value if isinstance(value, datetime) else parse_datetime(str(value))
-    if parsed is None:
-        raise ValueError(f"not a datetime: {value!r}")
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @dataclass(slots=True)
@@ -214,7 +199,7 @@ def _from_rows(rows: Sequence[Sequence[Any]]) -> list[LineSnapshot]:
     email, customer_tags, bought, returned, returns_count, returns_value = first[
         n_line + n_order : n_line + n_order + len(_CUSTOMER_COLUMNS)
     ]
-    placed = _datetime(placed_at)
+    placed = db_datetime(placed_at)
     if placed is None:  # NOT NULL in the schema
         raise ValueError("order without placed_at")
     order = OrderSnapshot(
@@ -224,14 +209,14 @@ def _from_rows(rows: Sequence[Sequence[Any]]) -> list[LineSnapshot]:
         payment_method=payment_method,
         prices_include_tax=bool(prices_include_tax),
         placed_at=placed,
-        delivered_at=_datetime(delivered_at),
+        delivered_at=db_datetime(delivered_at),
         total_minor=total_minor,
         shipping_country=shipping_country,
-        tags=_json(order_tags),
+        tags=db_json(order_tags),
         customer=CustomerSnapshot(
             id=customer_id,
             email=email,
-            tags=_json(customer_tags),
+            tags=db_json(customer_tags),
             units_bought=bought,
             units_returned=returned,
             returns_count=returns_count,
@@ -252,7 +237,7 @@ def _from_rows(rows: Sequence[Sequence[Any]]) -> list[LineSnapshot]:
             product = ProductSnapshot(
                 id=product_id,
                 external_id=external_id,
-                tags=_json(tags),
+                tags=db_json(tags),
                 final_sale=bool(final_sale),
                 returnable=bool(returnable),
                 category_code=category,
@@ -274,7 +259,7 @@ def _from_rows(rows: Sequence[Sequence[Any]]) -> list[LineSnapshot]:
                 tax_minor=tax,
                 product=product,
                 order=order,
-                variant_options=_json(options) or {},
+                variant_options=db_json(options) or {},
             )
         )
     return lines
@@ -296,3 +281,26 @@ def find_order_for_shopper(*, merchant: Merchant, number: str, contact: str) -> 
     if "@" in contact:
         return order if customer.email and normalise_email(contact) == customer.email else None
     return order if customer.phone and phones_match(contact, customer.phone) else None
+
+
+_PAGE_ORDER_FIELDS = (
+    "id", "merchant_id", "number", "customer_id", "currency", "payment_method",
+    "shipping_country", "shipping_address",
+)  # fmt: skip
+
+
+def order_by_number(*, merchant: Merchant, number: str) -> Order | None:
+    """The merchant's order with this number, carrying what the portal's pages read (other
+    fields load on first use), or None. Plain SQL: every portal step asks for it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(_PAGE_ORDER_FIELDS)} FROM {Order._meta.db_table} "  # noqa: S608
+            "WHERE merchant_id = %s AND number = %s",
+            [merchant.pk, number],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = dict(zip(_PAGE_ORDER_FIELDS, row, strict=True))
+    values["shipping_address"] = db_json(values["shipping_address"]) or {}
+    return loaded_instance(Order, **values)

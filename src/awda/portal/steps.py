@@ -28,6 +28,7 @@ from awda.core.errors import DomainError
 from awda.core.iban import normalise_iban
 from awda.merchants.models import Merchant
 from awda.orders.models import Order, OrderLine, PaymentMethod
+from awda.orders.selectors import order_by_number
 from awda.portal import access, draft
 from awda.portal.draft import Draft, DraftItem
 from awda.portal.pages import context, language, store_page
@@ -65,7 +66,7 @@ def order_step(view: StepView[P]) -> Callable[..., HttpResponse]:
     @require_http_methods(["GET", "POST"])
     @store_page
     def wrapper(request: HttpRequest, merchant: Merchant, number: str) -> HttpResponse:
-        order = Order.objects.for_merchant(merchant).filter(number=number).first()
+        order = order_by_number(merchant=merchant, number=number)
         if order is None or not access.may_see(request, merchant, order.pk):
             return HttpResponseRedirect(reverse("portal:lookup", kwargs={"store": merchant.slug}))
         return view(request, merchant, order)  # type: ignore[call-arg]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils.translation import gettext as _
 
-from awda.returns.models import Return, ReturnMethod, ReturnStatus
+from awda.returns.models import ReturnMethod, ReturnStatus
+from awda.returns.selectors import ReturnSummary, TimelineFact
 
 
 @dataclass(frozen=True)
@@ -32,17 +34,17 @@ def _status_sentence(status: str) -> str:
     return str(sentences.get(status, status))
 
 
-def for_return(ret: Return) -> list[StoryLine]:
+def for_return(timeline: Iterable[TimelineFact]) -> list[StoryLine]:
     """Newest first: what happened, in the shopper's words."""
     lines = [
         StoryLine(at=entry.at, text=_status_sentence(entry.to_status))
-        for entry in ret.timeline.all()
+        for entry in timeline
         if entry.kind == "status_changed" and entry.to_status
     ]
     return sorted(lines, key=lambda line: line.at, reverse=True)
 
 
-def next_step(ret: Return) -> str:
+def next_step(ret: ReturnSummary) -> str:
     """What the shopper should do now, in one sentence."""
     if ret.status == ReturnStatus.APPROVED:
         by_method: dict[str, str] = {

@@ -123,8 +123,8 @@ def return_status(request: HttpRequest, merchant: Merchant, number: str) -> Http
             request,
             merchant,
             ret=ret,
-            story=story.for_return(ret),
-            money=money_by_resolution(ret, list(ret.items.all())),
+            story=story.for_return(ret.timeline),
+            money=money_by_resolution(ret, ret.items),
             just_created=request.GET.get("new") == "1",
         ),
     )

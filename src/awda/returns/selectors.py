@@ -6,16 +6,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Protocol
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Prefetch, QuerySet
 
 from awda.core import clock
 from awda.core.cache import LocalCache
+from awda.core.db import db_datetime
 from awda.core.errors import NotFound
 from awda.core.ids import normalise_return_number
 from awda.core.money import Money
 from awda.merchants.models import Merchant
+from awda.orders.models import Order
 from awda.orders.selectors import OrderSnapshot, get_order_lines
 from awda.policies.explain import explain_both
 from awda.policies.rules import LineDecision, evaluate_order
@@ -118,38 +122,78 @@ def get_return(*, merchant: Merchant, number: str) -> Return:
     return ret
 
 
-_SUMMARY_FIELDS = (
-    "id", "merchant_id", "number", "status", "method", "currency", "order_id", "customer_id",
-    "refund_total_minor", "store_credit_total_minor", "order__number",
-)  # fmt: skip
+@dataclass(frozen=True)
+class ItemMoney:
+    resolution: str
+    refund_minor: int
 
 
-def get_return_summary(*, merchant: Merchant, number: str) -> Return:
-    """A return with just what its shopper's status page shows (order number, each item's
-    resolution and refund, the timeline), or NotFound. Other fields load on first use."""
-    ret = (
-        Return.objects.filter(merchant=merchant, number=normalise_return_number(number))
-        .select_related("order")
-        .only(*_SUMMARY_FIELDS)
-        .prefetch_related(  # type: ignore[type-var]  # stubs can't type the inherited manager
-            Prefetch(
-                "items",
-                queryset=ReturnItem.objects.only(
-                    "id", "return_request_id", "resolution", "refund_minor"
-                ).order_by("pk"),
-            ),
-            Prefetch(
-                "timeline",
-                queryset=TimelineEntry.objects.only(
-                    "id", "return_request_id", "at", "kind", "to_status"
-                ).order_by("at", "pk"),
-            ),
+@dataclass(frozen=True)
+class TimelineFact:
+    at: datetime
+    kind: str
+    to_status: str
+
+
+@dataclass(frozen=True)
+class ReturnSummary:
+    """What a return's status page shows, read as plain values."""
+
+    id: int
+    number: str
+    status: str
+    method: str
+    currency: str
+    order_id: int
+    order_number: str
+    refund_total_minor: int
+    store_credit_total_minor: int
+    items: tuple[ItemMoney, ...]
+    timeline: tuple[TimelineFact, ...]  # oldest first
+
+
+def get_return_summary(*, merchant: Merchant, number: str) -> ReturnSummary:
+    """The return's status-page facts (three plain queries), or NotFound."""
+    table, items, timeline = (
+        Return._meta.db_table, ReturnItem._meta.db_table, TimelineEntry._meta.db_table
+    )  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT r.id, r.number, r.status, r.method, r.currency, r.order_id, o.number, "  # noqa: S608
+            f"r.refund_total_minor, r.store_credit_total_minor FROM {table} r "
+            f"JOIN {Order._meta.db_table} o ON o.id = r.order_id "
+            "WHERE r.merchant_id = %s AND r.number = %s",
+            [merchant.pk, normalise_return_number(number)],
         )
-        .first()
+        row = cursor.fetchone()
+        if row is None:
+            raise NotFound(details={"return": number})
+        cursor.execute(
+            f"SELECT resolution, refund_minor FROM {items} "  # noqa: S608
+            "WHERE return_request_id = %s ORDER BY id",
+            [row[0]],
+        )
+        item_rows = cursor.fetchall()
+        cursor.execute(
+            f"SELECT at, kind, to_status FROM {timeline} "  # noqa: S608
+            "WHERE return_request_id = %s ORDER BY at, id",
+            [row[0]],
+        )
+        facts = [TimelineFact(db_datetime(at) or clock.now(), k, t) for at, k, t in cursor]
+    return_id, number, status, method, currency, order_id, order_number, refund, credit = row
+    return ReturnSummary(
+        id=return_id,
+        number=number,
+        status=status,
+        method=method,
+        currency=currency,
+        order_id=order_id,
+        order_number=order_number,
+        refund_total_minor=refund,
+        store_credit_total_minor=credit,
+        items=tuple(ItemMoney(*r) for r in item_rows),
+        timeline=tuple(facts),
     )
-    if ret is None:
-        raise NotFound(details={"return": number})
-    return ret
 
 
 def list_returns(
@@ -241,7 +285,23 @@ class ResolutionMoney:
     store_credit_minor: int
 
 
-def money_by_resolution(ret: Return, items: Sequence[ReturnItem]) -> ResolutionMoney:
+class _Totals(Protocol):
+    @property
+    def currency(self) -> str: ...
+    @property
+    def refund_total_minor(self) -> int: ...
+    @property
+    def store_credit_total_minor(self) -> int: ...
+
+
+class _ItemMoney(Protocol):
+    @property
+    def resolution(self) -> str: ...
+    @property
+    def refund_minor(self) -> int: ...
+
+
+def money_by_resolution(ret: _Totals, items: Sequence[_ItemMoney]) -> ResolutionMoney:
     """The return's quote split by what each item chose: refund items give their refunds,
     store-credit items theirs plus a share of the bonus (largest remainder, so the parts
     add up); exchanged items give none."""

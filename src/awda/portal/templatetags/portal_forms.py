@@ -11,7 +11,8 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from awda.portal.story import next_step as sentence
-from awda.returns.models import Return, ReturnMethod, ReturnStatus
+from awda.returns.models import ReturnMethod, ReturnStatus
+from awda.returns.selectors import ReturnSummary
 
 register = template.Library()
 
@@ -65,5 +66,5 @@ def status_label(status: str) -> str:
 
 
 @register.simple_tag
-def next_step(ret: object) -> str:
-    return sentence(ret) if isinstance(ret, Return) else ""
+def next_step(ret: ReturnSummary) -> str:
+    return sentence(ret)
