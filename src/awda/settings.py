@@ -183,6 +183,8 @@ else:
 
 # The outbox hands committed events to this callable (a huey task in production).
 AWDA_OUTBOX_ENQUEUE = "awda.tasks.enqueue_event"
+# Stored carrier webhooks are handed to this callable for processing.
+AWDA_CARRIER_WEBHOOK_ENQUEUE = "awda.tasks.enqueue_carrier_webhook"
 
 # -- auth ----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -18,6 +18,7 @@ from awda.notifications import services as notifications
 from awda.orders.services import record_customer_return
 from awda.returns import photos as return_photos
 from awda.returns import services as returns_services
+from awda.shipping import services as shipping
 
 
 def count_return_in_customer_history(event: Event) -> None:
@@ -46,8 +47,18 @@ def email_order_link(event: Event) -> None:
     )
 
 
+@outbox.outside_transaction
+def issue_label(event: Event) -> None:
+    """An approved return gets its parcel: tracking number, label and QR from the carrier;
+    a courier collection is booked when the shopper chose one."""
+    return_id = int(event.payload["return_id"])
+    shipping.issue_return_shipment(return_id=return_id)
+    shipping.schedule_requested_pickup(return_id=return_id)
+
+
 HANDLERS: Mapping[str, Sequence[Callable[[Event], None]]] = {
     "ReturnRequested": [count_return_in_customer_history, email_return_confirmation],
+    "ReturnApproved": [issue_label],
     "OrderLinkRequested": [email_order_link],
     # Later issues subscribe here: webhooks, shipping, payments.
 }
@@ -98,3 +109,26 @@ def sweep_unattached_photos() -> None:
 def sweep_rate_counters() -> None:
     """Forget rate-limit windows older than a day (they only ever grow otherwise)."""
     ratelimit.forget_before(clock.now() - timedelta(days=1))
+
+
+@db_task(retries=8, retry_delay=15)
+def process_carrier_webhook(webhook_id: int) -> None:
+    shipping.process_carrier_webhook(webhook_id=webhook_id)
+
+
+def enqueue_carrier_webhook(webhook_id: int) -> None:
+    """Hand a stored carrier webhook to the queue (the shipping service calls this)."""
+    process_carrier_webhook(webhook_id)
+
+
+@db_periodic_task(crontab(minute="*"))
+def sweep_carrier_webhooks() -> None:
+    """Process stored carrier webhooks whose job was lost between commit and enqueue."""
+    for webhook_id in shipping.pending_webhook_ids(older_than_seconds=60):
+        process_carrier_webhook(webhook_id)
+
+
+@db_periodic_task(crontab(minute="*/15"))
+def poll_tracking() -> None:
+    """Ask carriers without webhooks where open parcels are (each at most hourly)."""
+    shipping.poll_tracking()

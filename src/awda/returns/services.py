@@ -748,6 +748,56 @@ def expire_unshipped_returns(*, limit: int = 500) -> int:
     return expired
 
 
+def record_first_scan(*, return_id: int, at: datetime, actor: str = "carrier") -> bool:
+    """The carrier has the parcel: an approved return is now in transit.
+
+    Returns False (and changes nothing) when the return is no longer waiting for its parcel:
+    a late or repeated scan, or one for a return staff already received or closed.
+    """
+    with transaction.atomic():
+        ret = Return.objects.select_for_update().filter(pk=return_id).first()
+        if ret is None or next_status(ret.status, "record_first_scan") is None:
+            return False
+        _transition(ret, "record_first_scan", actor=actor, now=at)
+        return True
+
+
+def record_delivery(*, return_id: int, at: datetime, actor: str = "carrier") -> bool:
+    """The carrier delivered the parcel to the merchant (its first scan may never have come).
+
+    Returns False when the return can't take it (already received, or closed).
+    """
+    with transaction.atomic():
+        ret = Return.objects.select_for_update().filter(pk=return_id).first()
+        if ret is None or next_status(ret.status, "record_delivery") is None:
+            return False
+        _transition(ret, "record_delivery", actor=actor, now=at)
+        return True
+
+
+def add_timeline_entry(
+    *,
+    return_id: int,
+    merchant_id: int,
+    kind: str,
+    at: datetime,
+    actor: str,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+) -> None:
+    """A fact about a return that is not a status change (a label issued, a pickup booked,
+    a carrier's problem); the caller holds the transaction."""
+    TimelineEntry.objects.create(
+        merchant_id=merchant_id,
+        return_request_id=return_id,
+        kind=kind,
+        actor=actor,
+        at=at,
+        note=note,
+        data=data or {},
+    )
+
+
 def record_receipt(
     *,
     merchant: Merchant,
