@@ -10,11 +10,12 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from awda.api import orders, policy, returns
+from awda.api import orders, policy, returns, shipping
 from awda.api.auth import ApiKeyAuth
 from awda.api.parser import AwdaParser
 from awda.core.errors import DomainError
 from awda.policies.document import PolicyInvalid
+from awda.shipping.carriers.base import CarrierError
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ api = NinjaAPI(
 api.add_router("/orders", orders.router)
 api.add_router("/returns", returns.router)
 api.add_router("/", policy.router)
+api.add_router("/", shipping.router)
 
 
 def _error(request: HttpRequest, status: int, body: dict[str, Any]) -> HttpResponse:
@@ -103,6 +105,21 @@ def on_policy_invalid(request: HttpRequest, exc: PolicyInvalid) -> HttpResponse:
 @api.exception_handler(DomainError)
 def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     return _error(request, exc.status, exc.as_dict())
+
+
+@api.exception_handler(CarrierError)
+def on_carrier_error(request: HttpRequest, exc: CarrierError) -> HttpResponse:
+    # The carrier's own words are for staff: they say what to fix (an address, an account).
+    return _error(
+        request,
+        502,
+        {
+            "code": "carrier_error",
+            "message": _("The carrier did not accept the request: %(reason)s")
+            % {"reason": exc.message},
+            "retryable": exc.retryable,
+        },
+    )
 
 
 @api.exception_handler(AuthenticationError)

@@ -156,6 +156,16 @@ def format_datetime(
     return _digits(text, lang, arabic_digits)
 
 
+def format_time(
+    moment: datetime, lang: str, *, tz: str = "UTC", arabic_digits: bool = False
+) -> str:
+    """Hour and minute of ``moment`` in ``tz``, in the locale's short form: ``3:00 PM``."""
+    locale = _babel_locale(lang)
+    local = _in_zone(moment, tz)
+    text = babel_format_time(local.time(), locale.time_formats["short"].pattern, locale=locale)
+    return _digits(text, lang, arabic_digits)
+
+
 def _date_text(day: date, lang: str, *, hijri: bool, style: str) -> str:
     locale = _babel_locale(lang)
     pattern = _date_pattern(locale, style)

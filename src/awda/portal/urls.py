@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from awda.portal import policy_views, views
+from awda.portal import parcel, policy_views, views
 
 app_name = "portal"
 
@@ -14,5 +14,7 @@ urlpatterns = [
     path("orders/<str:number>/method/", views.order_method, name="method"),
     path("orders/<str:number>/review/", views.order_review, name="review"),
     path("returns/<str:number>/", views.return_status, name="return"),
+    path("returns/<str:number>/parcel/", parcel.return_parcel, name="parcel"),
+    path("returns/<str:number>/label.pdf", parcel.return_label, name="label"),
     path("policy/", policy_views.policy_page, name="policy"),
 ]

@@ -25,6 +25,7 @@ from awda.orders.selectors import find_order_for_shopper
 from awda.portal import access, steps, story
 from awda.portal.forms import LookupForm
 from awda.portal.pages import client_ip, context, language, store_page, too_many
+from awda.portal.parcel import parcel_context
 from awda.returns.selectors import get_return_summary, money_by_resolution
 
 # -- 1. find the order -------------------------------------------------------------------------
@@ -126,5 +127,6 @@ def return_status(request: HttpRequest, merchant: Merchant, number: str) -> Http
             story=story.for_return(ret.timeline),
             money=money_by_resolution(ret, ret.items),
             just_created=request.GET.get("new") == "1",
+            **parcel_context(merchant, ret),
         ),
     )

@@ -3,7 +3,7 @@ merchant's options (``lang`` and ``merchant_options`` in the context).
 
     {% money line.refund_minor order.currency %}   {% money refund.amount %}
     {% date ret.created_at %}   {% date ret.deadline style="day_month" %}
-    {% datetime event.at %}     {% number line.quantity %}
+    {% datetime event.at %}     {% time pickup.start %}     {% number line.quantity %}
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from awda.core.formatting import (
     format_datetime,
     format_money,
     format_number,
+    format_time,
 )
 from awda.core.money import Money
 
@@ -84,4 +85,12 @@ def datetime_tag(context: template.Context, moment: datetime, style: DateStyle =
         hijri=options.hijri,
         arabic_digits=options.arabic_digits,
         style=style,
+    )
+
+
+@register.simple_tag(takes_context=True, name="time")
+def time_tag(context: template.Context, moment: datetime) -> str:
+    options = _options(context)
+    return format_time(
+        moment, _lang(context), tz=options.timezone, arabic_digits=options.arabic_digits
     )

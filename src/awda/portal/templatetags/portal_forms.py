@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from awda.portal.story import next_step as sentence
 from awda.returns.models import ReturnMethod, ReturnStatus
 from awda.returns.selectors import ReturnSummary
+from awda.shipping.models import ShipmentStatus
 
 register = template.Library()
 
@@ -63,6 +64,11 @@ def method_help(method: str) -> str:
 @register.simple_tag
 def status_label(status: str) -> str:
     return str(ReturnStatus(status).label) if status in ReturnStatus.values else status
+
+
+@register.simple_tag
+def parcel_status_label(status: str) -> str:
+    return str(ShipmentStatus(status).label) if status in ShipmentStatus.values else status
 
 
 @register.simple_tag
