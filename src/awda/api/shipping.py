@@ -103,10 +103,10 @@ class LabelQuery(Schema):
     },
 )
 def label(request: HttpRequest, number: Path[str], q: Query[LabelQuery]) -> HttpResponse:
-    from awda.shipping.labels import render_pdf, render_zpl
-
     merchant = merchant_of(request)
     shipment = _shipment(request, number)
+    from awda.shipping.labels import render_pdf, render_zpl
+
     data = selectors.label_data(shipment, merchant)
     if q.format == "zpl":
         response = HttpResponse(render_zpl(data), content_type="application/zpl; charset=utf-8")

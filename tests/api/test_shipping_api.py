@@ -1,0 +1,101 @@
+"""/api/v1 shipping: carrier accounts, parcels, pickups and the sandbox's advance."""
+
+from __future__ import annotations
+
+import pytest
+
+from awda.shipping.models import CarrierAccount
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def _return(api, merchant, method="label"):
+    order = factories.order(merchant, lines=[factories.line("1", quantity=2, price=20000)])
+    response = api.post(
+        "/returns",
+        {
+            "order_number": order.number,
+            "items": [{"line_ref": "1", "quantity": 1, "reason": "size", "sub_reason": "too_small"}],
+            "method": method,
+        },
+    )
+    assert response.status_code == 201, response.content
+    return response.json()["number"]
+
+
+def _sandbox(api):
+    response = api.post("/carrier-accounts", {"carrier": "sandbox", "name": "Sandbox"})
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def test_a_carrier_account_is_connected_and_its_secrets_are_never_returned(api, merchant):
+    created = api.post(
+        "/carrier-accounts",
+        {"carrier": "easypost", "name": "EasyPost", "settings": {"api_key": "EZAK-top-secret"}},
+    )
+    listed = api.get("/carrier-accounts")
+
+    assert created.status_code == 201
+    assert created.json()["webhook_path"].startswith("/hooks/carriers/")
+    assert "EZAK" not in created.content.decode() and "EZAK" not in listed.content.decode()
+    assert CarrierAccount.objects.get().merchant_id == merchant.pk
+
+
+def test_an_unknown_carrier_is_refused_with_the_field(api):
+    response = api.post("/carrier-accounts", {"carrier": "pigeon", "name": "Birds"})
+    assert response.status_code == 422 and response.json()["field"] == "carrier"
+
+
+def test_a_parcel_is_issued_once_and_moves_with_the_sandbox(api, merchant):
+    _sandbox(api)
+    number = _return(api, merchant)
+
+    first = api.post(f"/returns/{number}/shipments")
+    again = api.post(f"/returns/{number}/shipments")
+    assert (first.status_code, again.status_code) == (201, 200)
+    tracking = first.json()["tracking_number"]
+
+    moved = api.post(f"/sandbox/parcels/{tracking}/advance", {"to": "first_scan"})
+    assert moved.status_code == 200 and moved.json()["status"] == "first_scan"
+    assert api.get(f"/returns/{number}").json()["status"] == "in_transit"
+    shipments = api.get(f"/returns/{number}/shipments").json()
+    assert [s["status"] for s in shipments[0]["scans"]] == ["first_scan"]
+
+
+def test_a_parcel_of_another_merchant_cannot_be_moved_or_read(api, merchant):
+    other = factories.merchant()
+    other_api = factories.ApiClient(factories.api_key(other))
+    _sandbox(other_api)
+    number = _return(other_api, other)
+    tracking = other_api.post(f"/returns/{number}/shipments").json()["tracking_number"]
+
+    assert api.post(f"/sandbox/parcels/{tracking}/advance", {"to": "delivered"}).status_code == 404
+    assert api.get(f"/returns/{number}/shipments").status_code == 404
+    assert api.get(f"/returns/{number}/label").status_code == 404
+
+
+def test_a_collection_is_booked_only_in_an_offered_slot(api, merchant):
+    _sandbox(api)
+    number = _return(api, merchant, method="pickup")
+    api.post(f"/returns/{number}/shipments")
+
+    slots = api.get(f"/returns/{number}/pickup-slots?day=2026-12-07").json()
+    odd = api.post(f"/returns/{number}/pickup", {"start": "2026-12-07T07:13:00Z"})
+    booked = api.post(f"/returns/{number}/pickup", {"start": slots[1]["start"]})
+    cancelled = api.client.delete(f"/api/v1/returns/{number}/pickup", headers=api.headers)
+
+    assert len(slots) == 3
+    assert odd.status_code == 422 and odd.json()["field"] == "start"
+    assert booked.status_code == 201 and booked.json()["status"] == "scheduled"
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+
+
+def test_a_keep_item_return_gets_no_parcel_and_says_why(api, merchant):
+    _sandbox(api)
+    number = _return(api, merchant)
+    api.post(f"/returns/{number}/cancel", {})
+
+    response = api.post(f"/returns/{number}/shipments")
+    assert response.status_code == 409 and response.json()["code"] == "conflict"
