@@ -45,7 +45,14 @@ from awda.returns.services import (
     reject_return,
     request_return,
 )
-from awda.shipping.services import DropOffPointData, save_drop_off_points
+from awda.shipping.carriers.base import TrackingStatus
+from awda.shipping.services import (
+    DropOffPointData,
+    advance_sandbox_parcel,
+    connect_carrier,
+    issue_return_shipment,
+    save_drop_off_points,
+)
 
 T = TypeVar("T")
 
@@ -814,14 +821,29 @@ def _play_return(
                     note="Found a size that fits after all." if plan.language == "en" else
                     "وجدت مقاسًا مناسبًا في النهاية.",
                 )  # fmt: skip
+    with clock.frozen_at(ret.approved_at or plan.requested_at):
+        shipment = issue_return_shipment(return_id=ret.pk)
     # Most parcels reach the warehouse within the expiry window; the rest are left for the
-    # expiry job, as shoppers who never ship are.
-    if rng.random() < 0.85:
-        moment = later(3 * 24, 11 * 24)
-        if moment is not None:
-            with clock.frozen_at(moment):
-                return record_receipt(merchant=merchant, number=ret.number, actor=staff)
-    return ret
+    # expiry job, as shoppers who never ship are. The carrier's scans come first.
+    if shipment is None or rng.random() >= 0.85:
+        return ret
+    scanned = later(6, 48)
+    if scanned is None:
+        return ret
+    delivered = scanned + timedelta(hours=rng.uniform(24, 96))
+    received = delivered + timedelta(hours=rng.uniform(2, 48))
+    for status, moment in (
+        (TrackingStatus.FIRST_SCAN, scanned),
+        (TrackingStatus.DELIVERED, delivered),
+    ):
+        if moment >= now:
+            return ret
+        with clock.frozen_at(moment):
+            advance_sandbox_parcel(tracking_number=shipment.tracking_number, to=status, at=moment)
+    if received >= now:
+        return ret
+    with clock.frozen_at(received):
+        return record_receipt(merchant=merchant, number=ret.number, actor=staff)
 
 
 # -- seeding ----------------------------------------------------------------------------------
@@ -865,6 +887,8 @@ def _seed(*, orders: int, seed: int, progress: bool) -> Merchant:
     )
     install_default_reasons(merchant=merchant)
     save_drop_off_points(merchant=merchant, points=DROP_OFF_POINTS)
+    # The offline sandbox carrier serves every method: labels, QR drop-off and pickups.
+    connect_carrier(merchant=merchant, carrier="sandbox", name="Sandbox Express", settings={})
     policy = default_policy(currency="SAR", country="SA").to_data()
     policy["rules"] = [*policy.get("rules", []), REVIEW_RULE]
     replace_policy(merchant=merchant, document=policy)

@@ -641,7 +641,7 @@ class WebhookReceipt:
 
 
 def receive_carrier_webhook(
-    *, public_id: str, headers: Mapping[str, str], body: bytes
+    *, public_id: str, headers: Mapping[str, str], body: bytes, enqueue: bool = True
 ) -> WebhookReceipt:
     """Verify a carrier's delivery, store it raw under its event id, and queue its processing.
 
@@ -675,7 +675,8 @@ def receive_carrier_webhook(
         if row is None:
             return WebhookReceipt(200, "duplicate")
         webhook_id = int(row[0])
-        transaction.on_commit(lambda: _enqueue_webhook(webhook_id))
+        if enqueue:
+            transaction.on_commit(lambda: _enqueue_webhook(webhook_id))
     return WebhookReceipt(202, "accepted")
 
 
@@ -798,7 +799,7 @@ def advance_sandbox_parcel(
         reference=shipment.return_request.number,
     )
     receipt = receive_carrier_webhook(
-        public_id=shipment.account.public_id, headers=headers, body=body
+        public_id=shipment.account.public_id, headers=headers, body=body, enqueue=False
     )
     if receipt.code == "accepted":
         event_id = adapter.parse_webhook(body=body).event_id

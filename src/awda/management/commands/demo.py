@@ -44,6 +44,8 @@ class Command(BaseCommand):
           f"{base}/api/v1/orders/{info.example_order_number}/returnable-lines")  # fmt: skip
         w(f"  Shopper portal:  {base}/ar/r/{info.merchant_slug}/  (or /en/…): order "
           f"{info.example_order_number}, e-mail {info.example_order_email}")  # fmt: skip
+        w("  Move a parcel:   awda sandbox advance <tracking number> --to first_scan "
+          "(then delivered); the tracking number is on the return's status page")  # fmt: skip
         if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
             w(f"  Mails:           {settings.EMAIL_FILE_PATH} (no AWDA_SMTP_URL set)")
         w(f"  Data directory:  {settings.DATA_DIR}")
