@@ -46,6 +46,7 @@ from awda.returns.services import (
     request_return,
 )
 from awda.shipping.carriers.base import TrackingStatus
+from awda.shipping.geo import city_centre
 from awda.shipping.services import (
     DropOffPointData,
     advance_sandbox_parcel,
@@ -389,12 +390,25 @@ DESTINATIONS: list[tuple[str, int, list[tuple[str, str, int]]]] = [
 
 
 # Drop-off points of the demo's sandbox carrier, in the cities most demo orders go to.
+def _point_near(city: str, n: int) -> tuple[Decimal | None, Decimal | None]:
+    centre = city_centre(city)
+    if centre is None:
+        return None, None
+    # Two points a few kilometres from the centre, on either side.
+    shift = Decimal("0.021") if n == 1 else Decimal("-0.034")
+    return (
+        (Decimal(str(centre[0])) + shift).quantize(Decimal("0.000001")),
+        (Decimal(str(centre[1])) - shift / 2).quantize(Decimal("0.000001")),
+    )
+
+
 DROP_OFF_POINTS = [
     DropOffPointData("sandbox", f"{city[:3].upper()}-{n}", f"Awda Point {city_en} {n}",
                      f"{n} Market Street, {city_en}", city_en, country,
                      name_ar=f"نقطة عودة {city_ar} {n}",
                      address_ar=f"{n} شارع السوق، {city_ar}",
-                     city_ar=city_ar, hours_en="9:00–23:00 daily", hours_ar="يوميًا 9:00–23:00")
+                     city_ar=city_ar, hours_en="9:00–23:00 daily", hours_ar="يوميًا 9:00–23:00",
+                     latitude=_point_near(city_en, n)[0], longitude=_point_near(city_en, n)[1])
     for country, city, city_en, city_ar in [
         ("SA", "riyadh", "Riyadh", "الرياض"), ("SA", "jeddah", "Jeddah", "جدة"),
         ("SA", "dammam", "Dammam", "الدمام"), ("AE", "dubai", "Dubai", "دبي"),

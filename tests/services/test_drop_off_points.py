@@ -77,3 +77,33 @@ def test_the_portal_lists_the_points_near_the_order_for_a_qr_drop_off() -> None:
     html = c.get(f"{base}orders/{o.number}/method/").content.decode()
     assert 'id="drop-off-points"' in html and "كشك العليا" in html
     assert "Tahlia" not in html
+
+
+def test_points_are_ranked_by_distance_from_the_shoppers_city_or_coordinates() -> None:
+    from decimal import Decimal
+
+    from awda.shipping.geo import city_centre, distance_km
+
+    m = factories.merchant()
+    save_drop_off_points(
+        merchant=m,
+        points=[
+            # Olaya (central Riyadh) and a point on the city's northern edge.
+            DropOffPointData("sandbox", "OLAYA", "Olaya", "Olaya St", "Riyadh", "SA",
+                             latitude=Decimal("24.6950"), longitude=Decimal("46.6850")),
+            DropOffPointData("sandbox", "NORTH", "North", "King Salman Rd", "Riyadh", "SA",
+                             latitude=Decimal("24.8600"), longitude=Decimal("46.6400")),
+            DropOffPointData("sandbox", "NOLOC", "No coordinates", "Somewhere", "Riyadh", "SA"),
+        ],
+    )  # fmt: skip
+
+    from_centre = nearby_drop_off_points(merchant=m, country="SA", city="الرياض")
+    from_north = nearby_drop_off_points(
+        merchant=m, country="SA", city="Riyadh", near=(24.87, 46.63)
+    )
+
+    assert [p.code for p in from_centre] == ["OLAYA", "NORTH", "NOLOC"]
+    assert [p.code for p in from_north] == ["NORTH", "OLAYA", "NOLOC"]
+    assert 1.5 < from_centre[0].distance_km < 3 and from_centre[2].distance_km is None
+    # Riyadh to Jeddah is about 850 km as the crow flies.
+    assert 840 < distance_km(city_centre("Riyadh"), city_centre("jeddah")) < 860

@@ -59,10 +59,7 @@ def _shipment(request: HttpRequest, number: str) -> Shipment:
 @router.get("/returns/{number}/shipments", response=list[ShipmentOut], summary="A return's parcels")
 def list_shipments(request: HttpRequest, number: Path[str]) -> list[ShipmentOut]:
     ret = get_return(merchant=merchant_of(request), number=number)
-    return [
-        ShipmentOut.of(s)
-        for s in ret.shipments.order_by("pk").prefetch_related("events")
-    ]
+    return [ShipmentOut.of(s) for s in ret.shipments.order_by("pk").prefetch_related("events")]
 
 
 @router.post(

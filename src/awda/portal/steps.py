@@ -458,7 +458,10 @@ def method_view(request: HttpRequest, merchant: Merchant, order: Order) -> HttpR
     address = order.shipping_address or {}
     points = (
         nearby_drop_off_points(
-            merchant=merchant, country=order.shipping_country, city=str(address.get("city", ""))
+            merchant=merchant,
+            country=order.shipping_country,
+            city=str(address.get("city", "")),
+            near=_coordinates(address),
         )
         if ReturnMethod.QR_DROPOFF in allowed
         else []
@@ -573,3 +576,12 @@ def review_view(request: HttpRequest, merchant: Merchant, order: Order) -> HttpR
         problem=problem,
         status=409 if problem and request.method == "POST" else 200,
     )
+
+
+def _coordinates(address: dict[str, Any]) -> tuple[float, float] | None:
+    """The order's delivery coordinates when the store sent them (``lat``/``lng``)."""
+    try:
+        lat, lng = float(address["lat"]), float(address["lng"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (lat, lng) if -90 <= lat <= 90 and -180 <= lng <= 180 else None

@@ -28,6 +28,8 @@ class DropOffPoint(MerchantOwned):
     country = models.CharField(max_length=2)
     hours_en = models.CharField(max_length=120, blank=True)
     hours_ar = models.CharField(max_length=120, blank=True)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     active = models.BooleanField(default=True)
 
     class Meta:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from awda.core.ids import normalise_return_number
 from awda.merchants.models import Merchant
 from awda.orders.rules import normalise_city
+from awda.shipping.geo import city_centre, distance_km
 from awda.shipping.models import (
     DropOffPoint,
     Pickup,
@@ -24,22 +25,50 @@ if TYPE_CHECKING:
 
 
 def nearby_drop_off_points(
-    *, merchant: Merchant, country: str, city: str, limit: int = 5
+    *,
+    merchant: Merchant,
+    country: str,
+    city: str,
+    near: tuple[float, float] | None = None,
+    limit: int = 5,
 ) -> list[DropOffPoint]:
-    """Active points in the shopper's city (its English or Arabic name), else in the
-    country; the first ``limit`` by name."""
+    """The merchant's active points nearest the shopper, each with ``distance_km`` set
+    (None when unknown).
+
+    The shopper is at ``near`` when their address had coordinates, else at their city's
+    centre; points are ranked by distance, those without coordinates after them (in the
+    shopper's city first, by name). With no place to measure from: the city's points, else
+    the country's.
+    """
     points = list(
         DropOffPoint.objects.for_merchant(merchant)
         .filter(active=True, country=country.upper())
         .order_by("name_en", "pk")
     )
     wanted = normalise_city(city) or None  # no city: no point matches one
-    in_city = [
-        p
-        for p in points
-        if wanted and wanted in {normalise_city(p.city_en), normalise_city(p.city_ar)}
-    ]
-    return (in_city or points)[:limit]
+    origin = near or city_centre(city)
+    for p in points:
+        located = p.latitude is not None and p.longitude is not None
+        p.distance_km = (  # type: ignore[attr-defined]
+            distance_km(origin, (float(p.latitude), float(p.longitude)))  # type: ignore[arg-type]
+            if origin and located
+            else None
+        )
+
+    def in_city(p: DropOffPoint) -> bool:
+        return bool(wanted) and wanted in {normalise_city(p.city_en), normalise_city(p.city_ar)}
+
+    if origin and any(p.distance_km is not None for p in points):  # type: ignore[attr-defined]
+        ranked = sorted(
+            points,
+            key=lambda p: (
+                p.distance_km is None,  # type: ignore[attr-defined]
+                p.distance_km or 0.0,  # type: ignore[attr-defined]
+                not in_city(p),
+            ),
+        )
+        return ranked[:limit]
+    return ([p for p in points if in_city(p)] or points)[:limit]
 
 
 @dataclass(frozen=True, slots=True)

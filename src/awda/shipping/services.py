@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings as django_settings
@@ -78,6 +79,8 @@ class DropOffPointData:
     city_ar: str = ""
     hours_en: str = ""
     hours_ar: str = ""
+    latitude: Decimal | None = None
+    longitude: Decimal | None = None
 
 
 def save_drop_off_points(*, merchant: Merchant, points: Sequence[DropOffPointData]) -> int:

@@ -15,6 +15,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from awda.core.formatting import (
     DateStyle,
@@ -94,3 +95,12 @@ def time_tag(context: template.Context, moment: datetime) -> str:
     return format_time(
         moment, _lang(context), tz=options.timezone, arabic_digits=options.arabic_digits
     )
+
+
+@register.simple_tag(takes_context=True)
+def distance(context: template.Context, km: float) -> str:
+    """``3.2 km`` / ``٣٫٢ كم``: one decimal under 10 km, whole kilometres above."""
+    options = _options(context)
+    value = Decimal(str(round(km, 1))) if km < 10 else Decimal(round(km))
+    number_text = format_number(value, _lang(context), arabic_digits=options.arabic_digits)
+    return _("%(distance)s km") % {"distance": number_text}
