@@ -4,6 +4,7 @@ every few seconds (htmx) and stops once it is there."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import segno
@@ -45,7 +46,13 @@ def parcel_context(merchant: Merchant, ret: ReturnSummary) -> dict[str, Any]:
 
 
 def _qr_svg(parcel: ParcelView) -> str:
-    qr = segno.make(parcel.qr_payload, error="m")
+    return _qr_svg_of(parcel.qr_payload)
+
+
+@functools.lru_cache(maxsize=2048)
+def _qr_svg_of(payload: str) -> str:
+    # Encoding a QR code costs a millisecond or two (mask scoring); a payload never changes.
+    qr = segno.make(payload, error="m")
     svg = qr.svg_inline(scale=5, border=4, dark="#000", light="#fff", omitsize=False)
     return mark_safe(svg)  # noqa: S308 (segno's own markup of our own payload)
 

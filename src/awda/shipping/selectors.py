@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from django.db import connection
+
+from awda.core.db import db_datetime
 from awda.core.ids import normalise_return_number
 from awda.merchants.models import Merchant
 from awda.orders.rules import normalise_city
@@ -99,40 +102,53 @@ class ParcelView:
 
 
 def parcel_for_return(*, merchant_id: int, return_id: int) -> ParcelView | None:
-    """The live inbound parcel of a return, its scans and booked collection, or None."""
-    shipment = (
-        Shipment.objects.filter(
-            merchant_id=merchant_id,
-            return_request_id=return_id,
-            direction=ShipmentDirection.INBOUND,
+    """The live inbound parcel of a return, its scans and booked collection, or None.
+
+    Plain SQL, read on every status page: one statement for the parcel and its booked
+    collection, one for its scans (none before the carrier's first).
+    """
+    shipments, pickups, events = (
+        Shipment._meta.db_table, Pickup._meta.db_table, TrackingEvent._meta.db_table
+    )  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT s.id, s.carrier, s.method, s.tracking_number, s.qr_payload, s.status, "  # noqa: S608
+            f"p.window_start, p.window_end FROM {shipments} s "
+            f"LEFT JOIN {pickups} p ON p.shipment_id = s.id AND p.status = %s "
+            "WHERE s.merchant_id = %s AND s.return_request_id = %s AND s.direction = %s "
+            "AND s.status <> %s ORDER BY s.id LIMIT 1",
+            [
+                PickupStatus.SCHEDULED,
+                merchant_id,
+                return_id,
+                ShipmentDirection.INBOUND,
+                ShipmentStatus.CANCELLED,
+            ],
         )
-        .exclude(status=ShipmentStatus.CANCELLED)
-        .values("id", "carrier", "method", "tracking_number", "qr_payload", "status")
-        .first()
-    )
-    if shipment is None:
-        return None
-    scans = tuple(
-        ParcelScan(status=s, at=at, location=loc, description=desc)
-        for s, at, loc, desc in TrackingEvent.objects.filter(shipment_id=shipment["id"])
-        .order_by("-occurred_at", "-pk")
-        .values_list("status", "occurred_at", "location", "description")
-    )
-    pickup = (
-        Pickup.objects.filter(shipment_id=shipment["id"], status=PickupStatus.SCHEDULED)
-        .values_list("window_start", "window_end")
-        .first()
-    )
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        scans: tuple[ParcelScan, ...] = ()
+        if row[5] != ShipmentStatus.LABEL_CREATED:
+            cursor.execute(
+                f"SELECT status, occurred_at, location, description FROM {events} "  # noqa: S608
+                "WHERE shipment_id = %s ORDER BY occurred_at DESC, id DESC",
+                [row[0]],
+            )
+            scans = tuple(
+                ParcelScan(status=s, at=db_datetime(at), location=loc, description=desc)
+                for s, at, loc, desc in cursor.fetchall()
+            )
     return ParcelView(
-        shipment_id=shipment["id"],
-        carrier=shipment["carrier"],
-        method=shipment["method"],
-        tracking_number=shipment["tracking_number"],
-        qr_payload=shipment["qr_payload"],
-        status=shipment["status"],
+        shipment_id=row[0],
+        carrier=row[1],
+        method=row[2],
+        tracking_number=row[3],
+        qr_payload=row[4],
+        status=row[5],
         scans=scans,
-        pickup_start=pickup[0] if pickup else None,
-        pickup_end=pickup[1] if pickup else None,
+        pickup_start=db_datetime(row[6]) if row[6] is not None else None,
+        pickup_end=db_datetime(row[7]) if row[7] is not None else None,
     )
 
 

@@ -4,6 +4,7 @@ screen readers (``aria-invalid`` + ``aria-describedby``)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from django import template
 from django.utils.html import format_html
@@ -11,6 +12,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from awda.portal.story import next_step as sentence
+from awda.portal.templatetags.portal_format import number
 from awda.returns.models import ReturnMethod, ReturnStatus
 from awda.returns.selectors import ReturnSummary
 from awda.shipping.models import ShipmentStatus
@@ -74,3 +76,38 @@ def parcel_status_label(status: str) -> str:
 @register.simple_tag
 def next_step(ret: ReturnSummary) -> str:
     return sentence(ret)
+
+
+@register.simple_tag
+def reason_options(groups: list[dict[str, Any]], selected: str | None) -> SafeString:
+    """The reason list's ``<option>``s (sub-reasons in an ``<optgroup>``), one selected.
+
+    Built here rather than in template loops: an order's page repeats the list for each
+    line, and the loops were a third of the page's rendering time.
+    """
+    chosen = selected or ""
+    parts: list[str] = []
+    for group in groups:
+        if group["children"]:
+            parts.append(format_html('<optgroup label="{}">', group["label"]))
+            parts.extend(_option(c["code"], c["label"], chosen) for c in group["children"])
+            parts.append("</optgroup>")
+        else:
+            parts.append(_option(group["code"], group["label"], chosen))
+    return mark_safe("".join(parts))  # noqa: S308 (every part escaped by format_html)
+
+
+@register.simple_tag(takes_context=True)
+def quantity_options(
+    context: template.Context, quantities: list[int], selected: int | str | None
+) -> SafeString:
+    """``<option>``s for 1…n, the numbers in the page's digits, one selected."""
+    chosen = str(selected or "")
+    parts = [_option(str(q), number(context, q), chosen) for q in quantities]
+    return mark_safe("".join(parts))  # noqa: S308 (every part escaped by format_html)
+
+
+def _option(value: str, label: str, chosen: str) -> str:
+    if value == chosen:
+        return format_html('<option value="{}" selected>{}</option>', value, label)
+    return format_html('<option value="{}">{}</option>', value, label)
