@@ -181,6 +181,20 @@ else:
         "consumer": {"workers": 2, "worker_type": "thread"},
     }
 
+# -- sessions -------------------------------------------------------------------------------
+# Shopper sessions (order grants, the draft between portal steps) are kept in the database;
+# with Redis configured they are cached there too, so a page reads its session without a
+# query (a write still goes to both: losing Redis loses nothing).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("AWDA_JOBS_NAME", "awda"),
+        }
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
 # The outbox hands committed events to this callable (a huey task in production).
 AWDA_OUTBOX_ENQUEUE = "awda.tasks.enqueue_event"
 # Stored carrier webhooks are handed to this callable for processing.
