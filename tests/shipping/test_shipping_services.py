@@ -243,9 +243,7 @@ def test_a_pickup_can_be_booked_rebooked_and_cancelled(merchant, sandbox):
     ret = _return(merchant, method="pickup")
     shipment = services.issue_return_shipment(return_id=ret.pk)
     day = date(2026, 12, 7)  # a Monday
-    slots = services.pickup_slots(
-        merchant=merchant, address=services.shopper_address(ret), day=day
-    )
+    slots = services.pickup_slots(merchant=merchant, address=services.shopper_address(ret), day=day)
     assert len(slots) == 3
 
     first = services.schedule_pickup(shipment=shipment, slot=slots[0])
@@ -255,9 +253,7 @@ def test_a_pickup_can_be_booked_rebooked_and_cancelled(merchant, sandbox):
 
     services.cancel_pickup(pickup=second)
     assert not Pickup.objects.filter(status=PickupStatus.SCHEDULED).exists()
-    kinds = list(
-        TimelineEntry.objects.filter(return_request=ret).values_list("kind", flat=True)
-    )
+    kinds = list(TimelineEntry.objects.filter(return_request=ret).values_list("kind", flat=True))
     assert kinds.count("pickup_scheduled") == 2 and "pickup_cancelled" in kinds
 
 
@@ -269,3 +265,58 @@ def test_the_pickup_a_shopper_chose_is_booked_with_the_label(merchant, sandbox):
 
     assert pickup is not None and pickup.window_start.hour == 12  # 15:00 Riyadh = 12:00 UTC
     assert services.schedule_requested_pickup(return_id=ret.pk) is None  # once
+
+
+def test_a_failed_collection_attempt_before_any_scan_does_not_start_the_refund_clock(
+    merchant, sandbox
+):
+    ret = _return(merchant)
+    shipment = services.issue_return_shipment(return_id=ret.pk)
+    attempt = TrackingUpdate(shipment.tracking_number, TrackingStatus.EXCEPTION, clock.now())
+
+    services.record_tracking(shipment_id=shipment.pk, updates=[attempt], source="poll")
+
+    shipment.refresh_from_db()
+    ret.refresh_from_db()
+    assert shipment.status == "exception" and shipment.first_scan_at is None
+    assert ret.status == ReturnStatus.APPROVED
+    assert "FirstScanRecorded" not in _names("return", ret.pk)
+
+
+def test_parcels_of_carriers_without_webhooks_are_polled_at_most_hourly(merchant, monkeypatch):
+    account = services.connect_carrier(
+        merchant=merchant, carrier="smsa", name="SMSA", settings={"api_key": "k"}
+    )
+    ret = _return(merchant)
+    now = clock.now()
+    shipment = Shipment.objects.create(
+        merchant=merchant,
+        return_request=ret,
+        account=account,
+        carrier="smsa",
+        method="label",
+        tracking_number="231200000001",
+        status="label_created",
+        status_at=now,
+        created_at=now,
+    )
+    asked: list[str] = []
+
+    class Polled:
+        supports_webhooks = False
+
+        def fetch_tracking(self, *, tracking_number):
+            asked.append(tracking_number)
+            return [TrackingUpdate(tracking_number, TrackingStatus.FIRST_SCAN, now, "PU")]
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(services, "carrier_for", lambda account: Polled())
+
+    assert services.poll_tracking() == 1
+    assert services.poll_tracking() == 0  # asked a moment ago
+    assert asked == ["231200000001"]
+    ret.refresh_from_db()
+    shipment.refresh_from_db()
+    assert ret.status == ReturnStatus.IN_TRANSIT and shipment.polled_at is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from django.db import connection
 
@@ -136,7 +136,9 @@ def parcel_for_return(*, merchant_id: int, return_id: int) -> ParcelView | None:
                 [row[0]],
             )
             scans = tuple(
-                ParcelScan(status=s, at=db_datetime(at), location=loc, description=desc)
+                ParcelScan(
+                    status=s, at=cast(datetime, db_datetime(at)), location=loc, description=desc
+                )
                 for s, at, loc, desc in cursor.fetchall()
             )
     return ParcelView(

@@ -8,11 +8,12 @@ same idempotency key, and the database's unique constraints keep one live parcel
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -160,7 +161,18 @@ _connected: LocalCache[str, ConnectedCarrier] = LocalCache(
 
 
 def carrier_for(account: CarrierAccount) -> Carrier:
+    """A new adapter for ``account``; the caller closes it (or uses ``using_carrier``)."""
     return build_carrier(account.carrier, account_settings(account))
+
+
+@contextlib.contextmanager
+def using_carrier(account: CarrierAccount) -> Iterator[Carrier]:
+    """An adapter for one use case, its HTTP connections closed afterwards."""
+    adapter = carrier_for(account)
+    try:
+        yield adapter
+    finally:
+        adapter.close()
 
 
 def connected_carrier(public_id: str) -> ConnectedCarrier | None:
@@ -277,7 +289,8 @@ def issue_return_shipment(*, return_id: int) -> Shipment | None:
         idempotency_key=_idempotency_key(ret, "inbound"),
     )
     try:
-        result = carrier_for(account).create_return_shipment(request)
+        with using_carrier(account) as adapter:
+            result = adapter.create_return_shipment(request)
     except CarrierError as exc:
         if exc.retryable:
             raise
@@ -357,9 +370,10 @@ def issue_return_shipment(*, return_id: int) -> Shipment | None:
 
 def _cancel_quietly(account: CarrierAccount, tracking_number: str, shipment_id: str) -> None:
     try:
-        carrier_for(account).cancel_shipment(
-            tracking_number=tracking_number, carrier_shipment_id=shipment_id
-        )
+        with using_carrier(account) as adapter:
+            adapter.cancel_shipment(
+                tracking_number=tracking_number, carrier_shipment_id=shipment_id
+            )
     except CarrierError:
         log.warning("could not cancel %s shipment %s", account.carrier, tracking_number)
 
@@ -381,10 +395,10 @@ def pickup_slots(*, merchant: Merchant, address: Address, day: date) -> list[Pic
     account = account_for_method(merchant.pk, ReturnMethod.PICKUP)
     if account is None:
         return []
-    adapter = carrier_for(account)
-    if not adapter.supports_pickup:
-        return []
-    return list(adapter.pickup_slots(address=address, day=day))
+    with using_carrier(account) as adapter:
+        if not adapter.supports_pickup:
+            return []
+        return list(adapter.pickup_slots(address=address, day=day))
 
 
 def schedule_pickup(
@@ -396,21 +410,21 @@ def schedule_pickup(
     """
     ret = Return.objects.select_related("order", "customer").get(pk=shipment.return_request_id)
     where = address or shopper_address(ret)
-    adapter = carrier_for(shipment.account)
     current = Pickup.objects.filter(shipment=shipment, status=PickupStatus.SCHEDULED).first()
-    if current is not None:
-        adapter.cancel_pickup(confirmation=current.confirmation)
-    result = adapter.schedule_pickup(
-        PickupRequest(
-            reference=ret.number,
-            tracking_number=shipment.tracking_number,
-            carrier_shipment_id=shipment.carrier_shipment_id,
-            address=where,
-            slot=slot,
-            parcel=Parcel(),
-            idempotency_key=_idempotency_key(ret, f"pickup-{slot.start:%Y%m%d%H%M}"),
+    with using_carrier(shipment.account) as adapter:
+        if current is not None:
+            adapter.cancel_pickup(confirmation=current.confirmation)
+        result = adapter.schedule_pickup(
+            PickupRequest(
+                reference=ret.number,
+                tracking_number=shipment.tracking_number,
+                carrier_shipment_id=shipment.carrier_shipment_id,
+                address=where,
+                slot=slot,
+                parcel=Parcel(),
+                idempotency_key=_idempotency_key(ret, f"pickup-{slot.start:%Y%m%d%H%M}"),
+            )
         )
-    )
     now = clock.now()
     with transaction.atomic():
         Return.objects.select_for_update().filter(pk=ret.pk).first()
@@ -460,7 +474,8 @@ def cancel_pickup(*, pickup: Pickup) -> Pickup:
     if pickup.status != PickupStatus.SCHEDULED:
         return pickup
     shipment = Shipment.objects.select_related("account").get(pk=pickup.shipment_id)
-    carrier_for(shipment.account).cancel_pickup(confirmation=pickup.confirmation)
+    with using_carrier(shipment.account) as adapter:
+        adapter.cancel_pickup(confirmation=pickup.confirmation)
     now = clock.now()
     with transaction.atomic():
         Return.objects.select_for_update().filter(pk=shipment.return_request_id).first()
@@ -576,7 +591,9 @@ def record_tracking(
                 status, status_at = update.status, update.occurred_at
         if status != shipment.status:
             changes.update(status=str(status), status_at=status_at)
-        moved = [u for _k, u in fresh if STATUS_RANK[u.status] >= 1]
+        # Only a scan that shows the carrier holds the parcel starts the clock: a failed
+        # collection attempt (an exception before any pickup) must not.
+        moved = [u for _k, u in fresh if u.status in MOVED]
         first_scan = shipment.first_scan_at is None and bool(moved)
         if first_scan:
             changes["first_scan_at"] = min(u.occurred_at for u in moved)
@@ -622,6 +639,16 @@ def record_tracking(
             aggregate_id=shipment.pk,
         )
     return TrackingOutcome(len(fresh), str(status), first_scan, delivered)
+
+
+MOVED = frozenset(
+    {
+        TrackingStatus.FIRST_SCAN,
+        TrackingStatus.IN_TRANSIT,
+        TrackingStatus.OUT_FOR_DELIVERY,
+        TrackingStatus.DELIVERED,
+    }
+)
 
 
 def _moves_forward(current: TrackingStatus, new: TrackingStatus) -> bool:
@@ -697,10 +724,10 @@ def process_carrier_webhook(*, webhook_id: int) -> str:
     row = InboundWebhook.objects.select_related("account").filter(pk=webhook_id).first()
     if row is None or row.processed_at is not None:
         return "done"
-    adapter = carrier_for(row.account)
     outcome = "applied"
     try:
-        event = adapter.parse_webhook(body=row.body.encode("utf-8"))
+        with using_carrier(row.account) as adapter:
+            event = adapter.parse_webhook(body=row.body.encode("utf-8"))
     except MalformedWebhook as exc:
         event, outcome = None, f"unreadable: {exc}"[:300]
     if event is not None:
@@ -753,9 +780,8 @@ def poll_tracking(*, limit: int = 200, min_interval_minutes: int = 60) -> int:
     )
     for shipment in due:
         try:
-            updates = carrier_for(shipment.account).fetch_tracking(
-                tracking_number=shipment.tracking_number
-            )
+            with using_carrier(shipment.account) as adapter:
+                updates = adapter.fetch_tracking(tracking_number=shipment.tracking_number)
         except CarrierError as exc:
             log.warning("tracking %s failed: %s", shipment.tracking_number, exc.message)
             updates = []

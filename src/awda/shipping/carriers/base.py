@@ -215,3 +215,7 @@ class Carrier(Protocol):
     def parse_webhook(self, *, body: bytes) -> WebhookEvent:
         """Read a verified body; raise :class:`MalformedWebhook` when it can't be read."""
         ...
+
+    def close(self) -> None:
+        """Release the adapter's connections (its HTTP pool)."""
+        ...

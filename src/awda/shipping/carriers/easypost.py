@@ -229,6 +229,9 @@ class EasyPostCarrier:
             raise
         return _object(response)
 
+    def close(self) -> None:
+        self.http.close()
+
     def cancel_shipment(self, *, tracking_number: str, carrier_shipment_id: str) -> None:
         """Ask EasyPost to refund the label (``POST /shipments/{id}/refund``)."""
         self._require_key()

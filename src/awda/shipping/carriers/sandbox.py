@@ -95,6 +95,9 @@ class SandboxCarrier:
     def cancel_shipment(self, *, tracking_number: str, carrier_shipment_id: str) -> None:
         return None
 
+    def close(self) -> None:
+        return None
+
     # -- pickups --------------------------------------------------------------------------
 
     def pickup_slots(self, *, address: Address, day: date) -> Sequence[PickupSlot]:

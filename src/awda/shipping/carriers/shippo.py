@@ -270,6 +270,9 @@ class ShippoCarrier:
             )
         return transaction
 
+    def close(self) -> None:
+        self.http.close()
+
     def cancel_shipment(self, *, tracking_number: str, carrier_shipment_id: str) -> None:
         """Ask Shippo to refund the label (``POST /refunds/`` for its transaction)."""
         self._require_token()
