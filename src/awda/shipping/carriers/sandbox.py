@@ -87,7 +87,8 @@ class SandboxCarrier:
         return ShipmentResult(
             tracking_number=number,
             carrier_shipment_id=f"sbx_shp_{number[3:]}",
-            qr_payload=f"SBX-DROP:{number}:{request.reference}",
+            # What a drop-off point scans to find the parcel: its tracking number.
+            qr_payload=number,
             cost_minor=0,
             raw={"reference": request.reference, "method": request.method},
         )
