@@ -195,6 +195,12 @@ if REDIS_URL:
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
+# Text messages (SMS/WhatsApp) to shoppers go through this channel (dotted path to a
+# TextChannel); the console channel writes them to DATA_DIR/sms.log. Empty: no texts.
+AWDA_TEXT_CHANNEL = os.environ.get(
+    "AWDA_TEXT_CHANNEL", "awda.notifications.channels.ConsoleChannel"
+)
+
 # The outbox hands committed events to this callable (a huey task in production).
 AWDA_OUTBOX_ENQUEUE = "awda.tasks.enqueue_event"
 # Stored carrier webhooks are handed to this callable for processing.

@@ -56,11 +56,31 @@ def issue_label(event: Event) -> None:
     shipping.schedule_requested_pickup(return_id=return_id)
 
 
+@outbox.outside_transaction
+def email_shopper(event: Event) -> None:
+    """Tell the shopper by e-mail where their return stands now (notifications.steps)."""
+    notifications.send_step_email(event=event.name, payload=event.payload)
+
+
+@outbox.outside_transaction
+def text_shopper(event: Event) -> None:
+    """The same step as a short text message, when the shopper has a phone number."""
+    notifications.send_step_text(event=event.name, payload=event.payload)
+
+
 HANDLERS: Mapping[str, Sequence[Callable[[Event], None]]] = {
     "ReturnRequested": [count_return_in_customer_history, email_return_confirmation],
     "ReturnApproved": [issue_label],
     "OrderLinkRequested": [email_order_link],
-    # Later issues subscribe here: webhooks, shipping, payments.
+    "LabelIssued": [email_shopper, text_shopper],
+    "PickupScheduled": [email_shopper, text_shopper],
+    "FirstScanRecorded": [email_shopper, text_shopper],
+    "ParcelDelivered": [email_shopper, text_shopper],
+    "ReturnReceived": [email_shopper, text_shopper],
+    "ReturnRejected": [email_shopper, text_shopper],
+    "ReturnExpiring": [email_shopper, text_shopper],
+    "ReturnExpired": [email_shopper, text_shopper],
+    # Later issues subscribe here: webhooks, payments (notifications.send_resolution_issued).
 }
 
 
@@ -97,6 +117,13 @@ def sweep_outbox() -> None:
 @db_periodic_task(crontab(minute="*/10"))
 def expire_unshipped_returns() -> None:
     returns_services.expire_unshipped_returns()
+
+
+@db_periodic_task(crontab(minute="47"))
+def remind_unshipped_returns() -> None:
+    """Remind shoppers whose approved return expires within two days that it still waits for
+    its parcel (once per return)."""
+    returns_services.remind_unshipped_returns()
 
 
 @db_periodic_task(crontab(minute="7"))

@@ -22,6 +22,12 @@ class Received:
     message: EmailMessage
 
     @property
+    def subject(self) -> str:
+        # An encoded (non-ASCII) subject is folded onto its own line: "Subject:\n =?utf-8?…",
+        # which parses with the fold's leading space; readers show it without.
+        return str(self.message["Subject"]).strip()
+
+    @property
     def text(self) -> str:
         part = self.message.get_body(preferencelist=("plain",))
         assert part is not None, "no text/plain part"
@@ -76,3 +82,37 @@ def smtp(settings: Any) -> Iterator[Inbox]:
         yield inbox
     finally:
         controller.stop()
+
+
+@dataclass(frozen=True)
+class Text:
+    to: str
+    text: str
+    language: str
+
+
+class RecordingChannel:
+    """A text channel (``AWDA_TEXT_CHANNEL``) that keeps what it was given."""
+
+    sent: list[Text] = []
+
+    def send(self, *, to: str, text: str, language: str) -> None:
+        RecordingChannel.sent.append(Text(to, text, language))
+
+
+@pytest.fixture
+def texts(settings: Any) -> Iterator[list[Text]]:
+    settings.AWDA_TEXT_CHANNEL = "tests.notifications.conftest.RecordingChannel"
+    RecordingChannel.sent = []
+    yield RecordingChannel.sent
+    RecordingChannel.sent = []
+
+
+@pytest.fixture
+def sandbox(merchant: Any) -> Any:
+    """The sandbox carrier for every method, collecting on Riyadh time."""
+    from awda.shipping.services import connect_carrier
+
+    return connect_carrier(
+        merchant=merchant, carrier="sandbox", name="Sandbox", settings={"timezone": "Asia/Riyadh"}
+    )

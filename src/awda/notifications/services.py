@@ -1,20 +1,28 @@
-"""E-mails to shoppers: a return's confirmation and the link to their order.
+"""Messages to shoppers: a return's confirmation, the link to their order, and each later step
+of the return (label, pickup, parcel on its way, delivered, received, rejected, expiring,
+expired, money issued) by e-mail and by text message.
 
-Each mail is rendered in the shopper's language (Arabic right to left, or English) as plain
-text plus HTML and handed to Django's mail backend (SMTP, or files under the data dir).
-Callers are outbox handlers and the portal, never code inside a transaction: a mail can't
-be taken back when a transaction rolls back.
+Each message is rendered in the shopper's language (Arabic right to left, or English); a
+mail as plain text plus HTML, handed to Django's mail backend (SMTP, or files under the data
+dir), a text message to the configured channel (``channels``). Callers are outbox handlers
+and the portal, never code inside a transaction: a message can't be taken back when a
+transaction rolls back.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from email.mime.image import MIMEImage
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import segno
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
@@ -24,15 +32,27 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from awda.core import clock
 from awda.core.errors import NotFound
+from awda.core.formatting import FormatOptions, format_date, format_money, format_time
 from awda.core.money import Money
 from awda.core.outbox import record_event
 from awda.merchants.branding import Storefront, storefront
 from awda.merchants.models import Merchant
+from awda.notifications.channels import text_channel
 from awda.notifications.links import order_link_url, return_url
+from awda.notifications.steps import RESOLUTIONS, STEP_FOR_EVENT, STEPS, ResolutionCopy, StepCopy
 from awda.orders.models import Order
 from awda.returns.models import Resolution, Return, ReturnItem, ReturnMethod, ReturnStatus
 from awda.returns.selectors import money_by_resolution
+from awda.shipping.models import Pickup, PickupStatus
+from awda.shipping.selectors import (
+    ParcelView,
+    label_data,
+    nearby_drop_off_points,
+    parcel_for_return,
+    shipment_for_return,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +71,7 @@ class _Item:
 def send_return_confirmation(*, return_id: int) -> None:
     """E-mail the shopper that their return is registered: items, money, next steps and the
     status link. Nothing is sent when the customer has no e-mail address."""
-    ret = Return.objects.select_related("merchant", "customer").filter(pk=return_id).first()
-    if ret is None:
-        raise NotFound(details={"return_id": return_id})
+    ret = _load_return(return_id)
     if not ret.customer.email:
         return
     if ret.status in _NOT_CONFIRMED:
@@ -149,6 +167,349 @@ def send_order_link(*, merchant: Merchant, order: Order, language: str) -> None:
             lang=lang,
             context=context,
         )
+
+
+# -- the steps of a return ----------------------------------------------------------------------
+
+# The parcel is on its way to the store (or should be): its carrier and tracking are news.
+_SHIPPING = {ReturnStatus.APPROVED, ReturnStatus.IN_TRANSIT, ReturnStatus.DELIVERED}
+
+
+@dataclass(frozen=True)
+class _Step:
+    """A step of a return its shopper is told about, before any language is chosen."""
+
+    ret: Return
+    copy: StepCopy
+    parcel: ParcelView | None
+    reason: str = ""
+
+
+def send_step_email(*, event: str, payload: Mapping[str, Any]) -> None:
+    """E-mail the shopper the step of their return that ``event`` records (``steps.STEPS``):
+    with the label or QR code when the step carries the parcel. Nothing is sent when the
+    customer has no e-mail address or the step is no longer news."""
+    step = _step(event, payload)
+    if step is None or not step.ret.customer.email:
+        return
+    ret, copy = step.ret, step.copy
+    with _shopper_language(ret) as (lang, store):
+        values = _step_values(step, store, lang)
+        details = [(_("Return number"), ret.number)]
+        if step.parcel is not None and ret.status in _SHIPPING:
+            details += [
+                (_("Carrier"), step.parcel.carrier_name),
+                (_("Tracking number"), step.parcel.tracking_number),
+            ]
+        if copy.shows_deadline and values["send_by"]:
+            details.append((_("Send by"), values["send_by"]))
+        if step.reason:
+            details.append((_("Reason"), step.reason))
+        mail = _StepMail(
+            subject=str(copy.subject) % values,
+            headline=str(copy.headline),
+            paragraphs=[str(p) % values for p in copy.paragraphs],
+            details=details,
+        )
+        if copy.carries_parcel and step.parcel is not None:
+            _add_parcel(mail, ret, step.parcel, lang)
+        _send_step_mail(ret, lang, store, mail)
+
+
+def send_step_text(*, event: str, payload: Mapping[str, Any]) -> None:
+    """The same step as a short text message with the status link, to the shopper's phone
+    (nothing without a phone number or a text channel)."""
+    step = _step(event, payload)
+    if step is not None:
+        _send_text(
+            step.ret, lambda lang, store: str(step.copy.text) % _step_values(step, store, lang)
+        )
+
+
+def _step(event: str, payload: Mapping[str, Any]) -> _Step | None:
+    """The step ``event`` tells the shopper of, or None when it is no longer news (the return
+    moved on, the booking was replaced) or the event tells them nothing."""
+    ret = (
+        Return.objects.select_related("merchant", "customer", "order")
+        .filter(pk=int(payload["return_id"]))
+        .first()
+    )
+    if ret is None:
+        return None
+    parcel = parcel_for_return(merchant_id=ret.merchant_id, return_id=ret.pk)
+    if event == "LabelIssued":
+        key = _ready_step(parcel)
+    elif event == "PickupScheduled":
+        key = _pickup_step(parcel, int(payload["pickup_id"]))
+    else:
+        key = STEP_FOR_EVENT.get(event, "")
+    copy = STEPS.get(key)
+    if copy is None or ret.status not in copy.current:
+        return None
+    if key == "expiring" and (ret.expires_at is None or ret.expires_at <= clock.now()):
+        return None  # the worker came too late: "send it by" a past date helps no one
+    reason = (ret.rejection_reason or str(payload.get("note", ""))) if key == "rejected" else ""
+    return _Step(ret=ret, copy=copy, parcel=parcel, reason=reason)
+
+
+def _ready_step(parcel: ParcelView | None) -> str:
+    """How to send the parcel back, by its method; "" when it was cancelled since."""
+    if parcel is None:
+        return ""
+    booked = parcel.method == ReturnMethod.PICKUP and parcel.pickup_start is not None
+    return f"ready_{parcel.method}" + ("_booked" if booked else "")
+
+
+def _pickup_step(parcel: ParcelView | None, pickup_id: int) -> str:
+    """A first booking or a new time; "" when this booking was replaced or called off since
+    (that change has its own message)."""
+    if parcel is None:
+        return ""
+    pickups = Pickup.objects.filter(shipment_id=parcel.shipment_id)
+    if not pickups.filter(pk=pickup_id, status=PickupStatus.SCHEDULED).exists():
+        return ""
+    return "pickup_rebooked" if pickups.filter(pk__lt=pickup_id).exists() else "pickup_booked"
+
+
+def _step_values(step: _Step, store: Storefront, lang: str) -> dict[str, str]:
+    """The placeholders of ``steps.STEPS``, formatted for ``lang`` in the merchant's zone."""
+    ret, parcel = step.ret, step.parcel
+    options = FormatOptions.of(ret.merchant)
+
+    def day(moment: datetime | None) -> str:
+        if moment is None:
+            return ""
+        return format_date(
+            moment,
+            lang,
+            tz=options.timezone,
+            hijri=options.hijri,
+            arabic_digits=options.arabic_digits,
+        )
+
+    def hour(moment: datetime | None) -> str:
+        if moment is None:
+            return ""
+        return format_time(moment, lang, tz=options.timezone, arabic_digits=options.arabic_digits)
+
+    start = parcel.pickup_start if parcel else None
+    end = parcel.pickup_end if parcel else None
+    return {
+        "number": ret.number,
+        "store": store.display_name,
+        "carrier": parcel.carrier_name if parcel else "",
+        "send_by": day(ret.expires_at),
+        "pickup_date": day(start),
+        "pickup_start": hour(start),
+        "pickup_end": hour(end),
+    }
+
+
+# -- money issued -------------------------------------------------------------------------------
+
+
+def send_resolution_issued(
+    *, return_id: int, kind: str, amount_minor: int, currency: str, detail: str = ""
+) -> None:
+    """E-mail the shopper that their refund, store credit or exchange was issued.
+
+    ``kind`` is refund, bank_transfer, store_credit or exchange; ``detail`` is, by kind, the
+    card's last four digits, the bank account's last four, the store credit code, or the
+    replacement order's number (plain data: the wording around it is ours). Nothing is sent
+    when the customer has no e-mail address.
+    """
+    copy = _resolution_copy(kind)
+    ret = _load_return(return_id)
+    if not ret.customer.email:
+        return
+    with _shopper_language(ret) as (lang, store):
+        values = _resolution_values(ret, store, lang, amount_minor, currency, detail)
+        issued = copy.issued_with_detail if detail and copy.issued_with_detail else copy.issued
+        details = [(_("Return number"), ret.number)]
+        if detail and copy.detail_label is not None:
+            details.append((str(copy.detail_label), detail))
+        mail = _StepMail(
+            subject=str(copy.subject) % values,
+            headline=str(copy.headline),
+            paragraphs=[str(issued) % values, str(copy.note) % values],
+            details=details,
+        )
+        _send_step_mail(ret, lang, store, mail)
+
+
+def text_resolution_issued(
+    *, return_id: int, kind: str, amount_minor: int, currency: str, detail: str = ""
+) -> None:
+    """``send_resolution_issued`` as a short text message (its own handler, so a text that
+    fails is retried without mailing twice)."""
+    copy = _resolution_copy(kind)
+    ret = _load_return(return_id)
+    _send_text(
+        ret,
+        lambda lang, store: (
+            str(copy.text) % _resolution_values(ret, store, lang, amount_minor, currency, detail)
+        ),
+    )
+
+
+def _resolution_copy(kind: str) -> ResolutionCopy:
+    copy = RESOLUTIONS.get(kind)
+    if copy is None:
+        raise ValueError(f"unknown resolution kind {kind!r}; one of {sorted(RESOLUTIONS)}")
+    return copy
+
+
+def _resolution_values(
+    ret: Return, store: Storefront, lang: str, amount_minor: int, currency: str, detail: str
+) -> dict[str, str]:
+    amount = format_money(amount_minor, currency, lang, arabic_digits=ret.merchant.arabic_digits)
+    return {"number": ret.number, "store": store.display_name, "amount": amount, "detail": detail}
+
+
+# -- step mails and texts -----------------------------------------------------------------------
+
+
+@dataclass
+class _StepMail:
+    """What ``return_step.html`` / ``.txt`` show, in the shopper's language already."""
+
+    subject: str
+    headline: str
+    paragraphs: list[str]
+    details: list[tuple[str, str]]
+    files: list[_File] | None = None
+    qr: _Image | None = None
+    drop_off_points: list[dict[str, str]] | None = None
+
+
+@dataclass(frozen=True)
+class _File:
+    filename: str
+    content: bytes
+    mimetype: str
+
+
+@dataclass(frozen=True)
+class _Image:
+    """An image shown in the HTML from its own MIME part (``cid:``), not from a server or a
+    data URI: mail clients show those, and block or drop the others."""
+
+    cid: str
+    filename: str
+    content: bytes
+    size: int  # pixels, square
+
+
+def _load_return(return_id: int) -> Return:
+    ret = (
+        Return.objects.select_related("merchant", "customer", "order").filter(pk=return_id).first()
+    )
+    if ret is None:
+        raise NotFound(details={"return_id": return_id})
+    return ret
+
+
+@contextmanager
+def _shopper_language(ret: Return) -> Iterator[tuple[str, Storefront]]:
+    lang = _language(ret.language, ret.merchant)
+    with translation.override(lang):
+        yield lang, storefront(ret.merchant, lang)
+
+
+def _add_parcel(mail: _StepMail, ret: Return, parcel: ParcelView, lang: str) -> None:
+    """The label as an A4 PDF (label method), or the QR code and nearby drop-off points."""
+    if parcel.method == ReturnMethod.LABEL:
+        pdf = _label_pdf(ret)
+        if pdf is not None:
+            mail.files = [_File(f"label-{ret.number}.pdf", pdf, "application/pdf")]
+    elif parcel.method == ReturnMethod.QR_DROPOFF:
+        mail.qr = _qr_image(parcel.qr_payload or parcel.tracking_number, ret.number)
+        mail.drop_off_points = _drop_off_points(ret, lang)
+
+
+def _label_pdf(ret: Return) -> bytes | None:
+    from awda.shipping.labels import render_pdf
+
+    shipment = shipment_for_return(merchant=ret.merchant, number=ret.number)
+    if shipment is None:
+        return None
+    return render_pdf(label_data(shipment, ret.merchant), size="a4")
+
+
+def _qr_image(payload: str, number: str) -> _Image:
+    qr = segno.make(payload, error="m")
+    buffer = io.BytesIO()
+    qr.save(buffer, kind="png", scale=6, border=4)
+    width, _height = qr.symbol_size(scale=6, border=4)
+    return _Image(
+        cid=f"qr-{number}@awda",
+        filename=f"qr-{number}.png",
+        content=buffer.getvalue(),
+        size=int(width),
+    )
+
+
+def _drop_off_points(ret: Return, lang: str) -> list[dict[str, str]]:
+    order = ret.order
+    points = nearby_drop_off_points(
+        merchant=ret.merchant,
+        country=order.shipping_country or ret.merchant.country,
+        city=str((order.shipping_address or {}).get("city", "")),
+        limit=3,
+    )
+
+    def local(en: str, ar: str) -> str:
+        return ar if lang == "ar" and ar else en
+
+    return [
+        {
+            "name": local(p.name_en, p.name_ar),
+            "address": ", ".join(
+                part
+                for part in (local(p.address_en, p.address_ar), local(p.city_en, p.city_ar))
+                if part
+            ),
+            "hours": local(p.hours_en, p.hours_ar),
+        }
+        for p in points
+    ]
+
+
+def _send_step_mail(ret: Return, lang: str, store: Storefront, mail: _StepMail) -> None:
+    context = {
+        **_base_context(lang, store),
+        "customer_name": ret.customer.name,
+        "number": ret.number,
+        "headline": mail.headline,
+        "paragraphs": mail.paragraphs,
+        "details": mail.details,
+        "qr": mail.qr,
+        "label_attached": bool(mail.files),
+        "drop_off_points": mail.drop_off_points or [],
+        "url": return_url(ret.merchant, ret, lang),
+    }
+    _send(
+        template="return_step",
+        subject=mail.subject,
+        to=ret.customer.email,
+        lang=lang,
+        context=context,
+        files=mail.files or (),
+        images=[mail.qr] if mail.qr else (),
+    )
+
+
+def _send_text(ret: Return, compose: Callable[[str, Storefront], str]) -> None:
+    """``compose(lang, store)`` gives the message; the status link goes after it."""
+    phone = ret.customer.phone
+    channel = text_channel() if phone else None
+    if channel is None:
+        return
+    with _shopper_language(ret) as (lang, store):
+        text = f"{compose(lang, store)} {return_url(ret.merchant, ret, lang)}"
+    # Plain spaces for the no-break ones dates and amounts carry: one character outside the
+    # GSM alphabet turns an English SMS into UCS-2, which holds 70 characters, not 160.
+    channel.send(to=phone, text=" ".join(text.split()), language=lang)
 
 
 # -- rendering ---------------------------------------------------------------------------------
@@ -251,10 +612,21 @@ def _local_date(moment: datetime, merchant: Merchant) -> str:
     return dateformat.format(timezone.localtime(moment, zone), "j F Y")
 
 
-def _send(*, template: str, subject: str, to: str, lang: str, context: dict[str, Any]) -> None:
+def _send(
+    *,
+    template: str,
+    subject: str,
+    to: str,
+    lang: str,
+    context: dict[str, Any],
+    files: Sequence[_File] = (),
+    images: Sequence[_Image] = (),
+) -> None:
     text = render_to_string(f"notifications/{template}.txt", context)
     html = render_to_string(f"notifications/{template}.html", context)
-    message = EmailMultiAlternatives(
+    # multipart/related when the HTML shows images of its own: they belong to it, rather
+    # than being attachments the reader has to open.
+    message = (_WithImages if images else EmailMultiAlternatives)(
         subject=" ".join(subject.split()),  # a header: never a line break from a store name
         body=_tidy(text),
         from_email=settings.DEFAULT_FROM_EMAIL,
@@ -263,7 +635,18 @@ def _send(*, template: str, subject: str, to: str, lang: str, context: dict[str,
         headers={"Auto-Submitted": "auto-generated", "Content-Language": lang},
     )
     message.attach_alternative(html, "text/html")
+    for file in files:
+        message.attach(file.filename, file.content, file.mimetype)
+    for image in images:
+        part = MIMEImage(image.content, "png")
+        part.add_header("Content-ID", f"<{image.cid}>")
+        part.add_header("Content-Disposition", "inline", filename=image.filename)
+        message.attach(part)
     message.send()
+
+
+class _WithImages(EmailMultiAlternatives):
+    mixed_subtype = "related"
 
 
 def _tidy(text: str) -> str:

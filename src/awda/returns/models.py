@@ -119,6 +119,8 @@ class Return(MerchantOwned):
     requested_at = models.DateTimeField()
     approved_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    # When the shopper was told the unshipped return expires soon: at most once per return.
+    expiry_reminder_sent_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     rejection_reason = models.TextField(blank=True)
     # Cash-on-delivery refunds go by bank transfer: the shopper's account, encrypted at rest.

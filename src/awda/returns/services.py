@@ -899,3 +899,45 @@ def install_default_reasons(*, merchant: Merchant) -> int:
     reasons_cache.invalidate(merchant.pk)
     transaction.on_commit(lambda: reasons_cache.invalidate(merchant.pk))
     return added
+
+
+# -- reminders ----------------------------------------------------------------------------------
+
+
+def remind_unshipped_returns(*, before: timedelta = timedelta(days=2), limit: int = 500) -> int:
+    """Note (``ReturnExpiring``) the approved returns whose parcel hasn't moved and that expire
+    within ``before``, each once however often this runs; returns how many were noted."""
+    now = clock.now()
+    due = list(
+        Return.objects.filter(
+            status=ReturnStatus.APPROVED,
+            expires_at__gt=now,
+            expires_at__lte=now + before,
+            expiry_reminder_sent_at__isnull=True,
+        )
+        .exclude(method=ReturnMethod.KEEP_ITEM)
+        .order_by("expires_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    reminded = 0
+    for pk in due:
+        # One transaction per return; the conditional UPDATE is the compare-and-swap that
+        # keeps two overlapping runs (or a parcel scanned meanwhile) from a second reminder.
+        with transaction.atomic():
+            marked = Return.objects.filter(
+                pk=pk, status=ReturnStatus.APPROVED, expiry_reminder_sent_at__isnull=True
+            ).update(expiry_reminder_sent_at=now, updated_at=now)
+            if marked != 1:
+                continue
+            ret = Return.objects.get(pk=pk)
+            record_event(
+                "ReturnExpiring",
+                _event_payload(
+                    ret, expires_at=ret.expires_at.isoformat() if ret.expires_at else ""
+                ),
+                merchant_id=ret.merchant_id,
+                aggregate_type="return",
+                aggregate_id=ret.pk,
+            )
+            reminded += 1
+    return reminded
