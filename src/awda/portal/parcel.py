@@ -40,7 +40,8 @@ def parcel_context(merchant: Merchant, ret: ReturnSummary) -> dict[str, Any]:
         "parcel": parcel,
         "parcel_waiting": waiting and not failed,
         "parcel_failed": failed,
-        "parcel_active": parcel is not None and ret.status in _SHIPPING,
+        # The label and QR are for handing the parcel over: once it moved, only its scans.
+        "parcel_active": parcel is not None and ret.status == ReturnStatus.APPROVED,
         "qr_svg": _qr_svg(parcel) if parcel and ret.method == ReturnMethod.QR_DROPOFF else "",
     }
 

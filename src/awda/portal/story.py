@@ -41,7 +41,8 @@ def for_return(timeline: Iterable[TimelineFact]) -> list[StoryLine]:
         for entry in timeline
         if entry.kind == "status_changed" and entry.to_status
     ]
-    return sorted(lines, key=lambda line: line.at, reverse=True)
+    # Oldest first in, newest first out; facts of the same minute keep their order reversed.
+    return lines[::-1]
 
 
 def next_step(ret: ReturnSummary) -> str:
