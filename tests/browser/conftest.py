@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.browser import helpers
+from tests.notifications.conftest import smtp  # noqa: F401 (a real SMTP server for the journeys)
 
 HERE = Path(__file__).resolve().parent
 

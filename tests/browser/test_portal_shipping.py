@@ -19,7 +19,6 @@ from awda.returns.models import Return
 from awda.shipping.services import connect_carrier
 from tests import factories
 from tests.browser.helpers import assert_ltr, assert_rtl, axe_check, snap
-from tests.notifications.conftest import smtp  # noqa: F401 (the SMTP server fixture)
 
 TEXT = {
     "en": {
@@ -75,7 +74,7 @@ def test_the_label_and_the_parcels_journey_follow_the_shopper(
     live_server,
     new_page,
     smtp,
-    lang,  # noqa: F811
+    lang,
 ) -> None:
     m = factories.merchant()
     connect_carrier(merchant=m, carrier="sandbox", name="Sandbox Express", settings={})
