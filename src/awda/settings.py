@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "awda.catalog",
     "awda.orders",
     "awda.policies",
+    "awda.wallet",
     "awda.shipping",
     "awda.returns",
     "awda.api",
