@@ -11,7 +11,15 @@ from awda.settings import *  # noqa: F403
 from awda.settings import DATABASES, MIDDLEWARE
 
 EXPERIMENTS = {e for e in os.environ.get("BENCH_EXPERIMENTS", "").split("+") if e}
-KNOWN = {"prepared", "cache_auth", "cache_policy", "api_middleware", "cache_explain"}
+KNOWN = {
+    "prepared",
+    "cache_auth",
+    "cache_policy",
+    "api_middleware",
+    "cache_explain",
+    "hooks_middleware",
+    "no_enqueue",
+}
 if EXPERIMENTS - KNOWN:
     raise RuntimeError(f"unknown experiments {sorted(EXPERIMENTS - KNOWN)}; known: {sorted(KNOWN)}")
 
@@ -38,3 +46,17 @@ if "api_middleware" in EXPERIMENTS:
             "XFrameOptionsMiddleware",
         }
     ]
+
+if "hooks_middleware" in EXPERIMENTS:
+    # Carrier webhooks past the session, locale, common, CSRF, auth, messages and frame
+    # options middleware, none of which does anything for a signed POST from a carrier:
+    # experiment_wsgi.WebhookShortcutMiddleware, right after RejectNulMiddleware, hands
+    # /hooks/carriers/ straight to its view (SecurityMiddleware and RejectNul still run).
+    _at = next(i for i, m in enumerate(MIDDLEWARE) if m.endswith(".RejectNulMiddleware")) + 1
+    MIDDLEWARE = [*MIDDLEWARE[:_at], "experiment_wsgi.WebhookShortcutMiddleware", *MIDDLEWARE[_at:]]
+
+if "no_enqueue" in EXPERIMENTS:
+    # Not a proposal: the carrier webhook's job is not pushed to Redis at all (the sweep
+    # would find the rows a minute later). Measures what the push costs per webhook, the
+    # most that batching pushes or a cheaper queue could save.
+    AWDA_CARRIER_WEBHOOK_ENQUEUE = "builtins.id"

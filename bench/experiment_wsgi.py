@@ -16,6 +16,32 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "experiment_settings")
 
 from django.conf import settings
 from django.core.wsgi import get_wsgi_application
+from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
+
+
+class WebhookShortcutMiddleware:
+    """Experiment ``hooks_middleware``: a lean middleware stack for carrier webhooks.
+
+    Defined before ``get_wsgi_application()`` below, which loads the middleware (and so
+    imports this very module by name, half-initialised). Stands in for what the app could do
+    with a path-dispatching WSGI entry point or a middleware of its own: a request under
+    /hooks/carriers/ goes to its view at once, the rest of the stack only runs for others.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith("/hooks/carriers/"):
+            try:
+                match = resolve(request.path_info)
+            except Resolver404:
+                return self.get_response(request)
+            response: HttpResponse = match.func(request, *match.args, **match.kwargs)
+            return response
+        return self.get_response(request)
+
 
 application = get_wsgi_application()
 EXPERIMENTS: set[str] = getattr(settings, "EXPERIMENTS", set())

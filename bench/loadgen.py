@@ -39,12 +39,17 @@ SCRIPTS = {
     "portal_items": HERE / "portal.lua",
     "portal_policy": HERE / "portal.lua",
     "portal_status": HERE / "portal.lua",
+    # Signed carrier tracking webhooks, a new event each (bench/hooks_seed.py, own database).
+    "carrier_webhooks": HERE / "hooks.lua",
 }
 PATHS = {"baseline": "/healthz"}
 # Other processes using more than this many cores during a run make it "contended".
 CONTENDED_CORES = 0.25
 # Goals: req/s for the API calls; p95 latency at 50 connections for the portal pages.
-RPS_GOALS = {"returnable_lines": 1500.0, "create_return": 400.0}
+RPS_GOALS = {"returnable_lines": 1500.0, "create_return": 400.0, "carrier_webhooks": 1000.0}
+# carrier_webhooks: a run prebuilds at most duration x this many signed events (wrk stops
+# loudly if a run is faster, rather than send an event twice).
+HOOKS_MAX_RATE = int(os.environ.get("BENCH_HOOKS_MAX_RATE", "5000"))
 P95_GOAL_MS = 50.0
 
 
@@ -119,10 +124,55 @@ def _wait_quiet(limit_s: float) -> float:
     return round(time.time() - started, 1)
 
 
+def _webhook_rows(db_url: str, db: str) -> int:
+    """Rows in shipping_inboundwebhook, once the server has finished what it was doing."""
+    url = db_url.rsplit("/", 1)[0] + "/" + db
+    last = -1
+    for _ in range(50):
+        out = subprocess.run(
+            ["psql", url, "-Atc", "SELECT count(*) FROM shipping_inboundwebhook"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        rows = int(out.strip())
+        if rows == last:  # requests still in flight when wrk stopped have been stored
+            return rows
+        last = rows
+        time.sleep(0.3)
+    return last
+
+
+def _hooks_events(work: Path, duration: int) -> tuple[int, int, int]:
+    """(offset, limit, line width) of the signed events for a run; signs more if short."""
+    offset_file = work / "hooks_offset"
+    offset = int(offset_file.read_text().strip()) if offset_file.exists() else 0
+    meta = json.loads((work / "events.json").read_text())
+    limit = duration * HOOKS_MAX_RATE
+    if meta["count"] - offset < limit:
+        # Outside the measured window (before the wait for a quiet machine).
+        subprocess.run(
+            [sys.executable, str(HERE / "hooks_seed.py"), "sign", "--out", str(work),
+             "--count", str(max(limit, 100_000)), "--append"],
+            check=True,
+        )  # fmt: skip
+        meta = json.loads((work / "events.json").read_text())
+    return offset, limit, int(meta["line_width"])
+
+
 def cmd_run(args: argparse.Namespace) -> None:
     work = Path(os.environ["BENCH_WORK"])
+    hooks = args.scenario == "carrier_webhooks"
+    if hooks:
+        hooks_offset, hooks_limit, hooks_width = _hooks_events(work, args.duration)
     waited = _wait_quiet(args.wait_quiet) if args.wait_quiet > 0 else 0.0
     env = {**os.environ, "BENCH_THREADS": str(args.threads)}
+    if hooks:
+        env["BENCH_HOOKS_OFFSET"] = str(hooks_offset)
+        env["BENCH_HOOKS_LIMIT"] = str(hooks_limit)
+        env["BENCH_HOOKS_WIDTH"] = str(hooks_width)
+        if args.label == "warmup":
+            env["BENCH_CHECK"] = "1"  # print the first answers other than 202
     portal = args.scenario.startswith("portal_")
     if portal:
         env["BENCH_PORTAL_PAGE"] = args.scenario
@@ -149,6 +199,7 @@ def cmd_run(args: argparse.Namespace) -> None:
         url = args.url.rstrip("/") + PATHS[args.scenario]
     cmd.append(url)
 
+    rows_before = _webhook_rows(args.pg_url, args.db) if hooks else 0
     backends = _bench_backends(args.pg_url, args.db)
     before = _snapshot(args.server_pgid)
     started = time.time()
@@ -170,6 +221,30 @@ def cmd_run(args: argparse.Namespace) -> None:
         record["wrk_stderr"] = err.strip()[:2000]
     if args.scenario == "create_return":
         offset_file.write_text(str(record["next_offset"]))
+    if hooks:
+        (work / "hooks_offset").write_text(str(record["next_offset"]))
+        # "Stored" proven: the rows this run added against the 202 answers wrk counted.
+        # Requests in flight when wrk stopped are served (and stored) but not counted, so the
+        # rows may exceed the 202s by at most those: sent - answered.
+        counts = record["status_counts"]
+        answered = sum(counts.values())
+        rows = _webhook_rows(args.pg_url, args.db) - rows_before
+        in_flight = record["sent"] - answered
+        record["webhooks"] = {
+            "rows_stored": rows,
+            "accepted_202": counts["202"],
+            "in_flight_at_stop": in_flight,
+            "rows_match_202": counts["202"] <= rows <= counts["202"] + in_flight,
+            "all_202": answered == counts["202"],
+        }
+        if args.label == "warmup" and not (
+            record["webhooks"]["all_202"] and record["webhooks"]["rows_match_202"]
+        ):
+            sys.stderr.write(err)
+            raise SystemExit(
+                f"carrier_webhooks warm-up: answers {counts}, {rows} rows stored, "
+                f"{in_flight} in flight: expected every answer 202 and one row per 202"
+            )
     if portal and args.label == "warmup" and record.get("non_2xx_counted"):
         sys.stderr.write(err)
         raise SystemExit(
@@ -211,6 +286,14 @@ def cmd_run(args: argparse.Namespace) -> None:
     lat = record["latency_us"]
     errors = sum(record["errors"].values())
     c = record["cpu"]
+    if hooks:
+        w = record["webhooks"]
+        print(
+            f"  {'':<7} carrier_webhooks: answers {record['status_counts']}; "
+            f"{w['rows_stored']:,} rows stored for {w['accepted_202']:,} answers 202 "
+            f"(+{w['in_flight_at_stop']} in flight at stop): "
+            + ("ok" if w["rows_match_202"] and w["all_202"] else "MISMATCH")
+        )
     print(
         f"  {args.label:<7} {args.scenario:<17} {record['rps']:>8.1f} req/s  "
         f"p50 {lat['p50'] / 1000:7.1f} ms  p95 {lat.get('p95', float('nan')) / 1000:7.1f} ms  "
@@ -267,6 +350,18 @@ def cmd_report(args: argparse.Namespace) -> None:
         if scenario in RPS_GOALS:
             row["goal_rps"] = RPS_GOALS[scenario]
             row["ratio_to_goal"] = round(row["rps"] / RPS_GOALS[scenario], 3)
+        if scenario == "carrier_webhooks":
+            row["webhooks"] = {
+                "rows_stored": sum(r["webhooks"]["rows_stored"] for r in rs),
+                "accepted_202": sum(r["webhooks"]["accepted_202"] for r in rs),
+                "in_flight_at_stop": sum(r["webhooks"]["in_flight_at_stop"] for r in rs),
+                "runs_matching": sum(1 for r in rs if r["webhooks"]["rows_match_202"]),
+                "runs_all_202": sum(1 for r in rs if r["webhooks"]["all_202"]),
+                "status_counts": {
+                    k: sum(r["status_counts"][k] for r in rs) for k in rs[0]["status_counts"]
+                },
+            }
+            row["cpu_ms_per_request"] = round(cost, 3)
         if scenario.startswith("portal_"):
             row["goal_p95_ms"] = P95_GOAL_MS
             row["meets_p95_goal"] = row["p95_ms"] < P95_GOAL_MS
@@ -301,10 +396,27 @@ def cmd_report(args: argparse.Namespace) -> None:
         " errors: all wrk errors incl. socket;\napp ms / pg ms: CPU per request of the Granian "
         "processes / of the benchmark database's PostgreSQL backends; ceil: req/s those costs "
         "(+ wrk's)\nwould allow on all cores of an otherwise idle machine; goal: req/s against "
-        "the goal (1,500 lookups/s, 400 returns/s),\nor for portal pages whether p95 < "
-        f"{P95_GOAL_MS:.0f} ms (the goal is at 50 connections, closed loop)."
+        "the goal (1,500 lookups/s, 400 returns/s, 1,000 webhooks/s),\nor for portal pages "
+        f"whether p95 < {P95_GOAL_MS:.0f} ms (the goal is at 50 connections, closed loop)."
     )
-    if seed and seed.get("kind") == "portal":
+    for r in summary:
+        if "webhooks" in r:
+            w = r["webhooks"]
+            print(
+                f"carrier_webhooks @ {r['config']['connections']} conns: {w['rows_stored']:,} "
+                f"rows stored, {w['accepted_202']:,} answers 202 (+{w['in_flight_at_stop']} in "
+                f"flight at stop), answers {w['status_counts']}; runs with rows = 202s: "
+                f"{w['runs_matching']}/{r['runs']}, runs with only 202: "
+                f"{w['runs_all_202']}/{r['runs']}"
+            )
+    if seed and seed.get("kind") == "hooks":
+        d, t = seed["demo"], seed["timings"]
+        print(
+            f"seeding: demo store, {d['orders']:,} orders in {t['seed_demo_s']:.1f} s; "
+            f"{seed['parcels']} parcels on the sandbox account {seed['account']['public_id']} "
+            f"(tolerance {seed['account']['tolerance_seconds']:,} s) in {t['parcels_s']:.1f} s"
+        )
+    elif seed and seed.get("kind") == "portal":
         d, t = seed["demo"], seed["timings"]
         print(
             f"seeding: demo store, {d['orders']:,} orders / {d['returns']:,} returns in "
