@@ -16,7 +16,9 @@ def _return(api, merchant, method="label"):
         "/returns",
         {
             "order_number": order.number,
-            "items": [{"line_ref": "1", "quantity": 1, "reason": "size", "sub_reason": "too_small"}],
+            "items": [
+                {"line_ref": "1", "quantity": 1, "reason": "size", "sub_reason": "too_small"}
+            ],
             "method": method,
         },
     )

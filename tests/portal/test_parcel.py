@@ -82,7 +82,7 @@ def test_the_parcels_scans_appear_in_the_shoppers_words() -> None:
 
 
 def test_another_shopper_gets_neither_the_card_nor_the_label() -> None:
-    merchant, order, ret = _setup()
+    merchant, _order, ret = _setup()
     services.issue_return_shipment(return_id=ret.pk)
     stranger = Client(HTTP_HOST="127.0.0.1")
     card = stranger.get(f"/en/r/{merchant.slug}/returns/{ret.number}/parcel/")
