@@ -101,3 +101,39 @@ def test_a_keep_item_return_gets_no_parcel_and_says_why(api, merchant):
 
     response = api.post(f"/returns/{number}/shipments")
     assert response.status_code == 409 and response.json()["code"] == "conflict"
+
+
+def test_the_label_carries_the_uploaded_logo_and_a_non_image_is_refused(api, merchant):
+    import io
+
+    import pypdfium2
+    from PIL import Image
+
+    _sandbox(api)
+    number = _return(api, merchant)
+    api.post(f"/returns/{number}/shipments")
+    png = io.BytesIO()
+    Image.new("RGB", (200, 80), (15, 118, 110)).save(png, "PNG")
+
+    def upload(data: bytes):
+        return api.client.post(
+            "/api/v1/label-logo", {"file": _named(data, "logo.png")}, headers=api.headers
+        )
+
+    refused = upload(b"not an image at all")
+    stored = upload(png.getvalue())
+    pdf = api.get(f"/returns/{number}/label").content
+
+    assert refused.status_code == 422 and refused.json()["field"] == "logo"
+    assert stored.status_code == 200 and stored.json()["bytes"] > 0
+    page = pypdfium2.PdfDocument(pdf)[0]
+    kinds = [obj.type for obj in page.get_objects()]
+    assert pypdfium2.raw.FPDF_PAGEOBJ_IMAGE in kinds
+
+
+def _named(data: bytes, name: str):
+    import io
+
+    buf = io.BytesIO(data)
+    buf.name = name
+    return buf

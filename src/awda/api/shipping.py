@@ -7,10 +7,12 @@ from typing import Literal
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Path, Query, Router, Schema, Status
+from ninja import File, Path, Query, Router, Schema, Status
+from ninja.files import UploadedFile
 
 from awda.api.auth import merchant_of
 from awda.core.errors import Conflict, InvalidInput, NotFound
+from awda.merchants.services import LABEL_LOGO_MAX_BYTES, set_label_logo
 from awda.returns.selectors import get_return
 from awda.shipping import selectors, services
 from awda.shipping.models import CarrierAccount, Pickup, PickupStatus, Shipment
@@ -54,6 +56,25 @@ def _shipment(request: HttpRequest, number: str) -> Shipment:
     if shipment is None:
         raise NotFound(_("This return has no parcel yet."), details={"return": number})
     return shipment
+
+
+class LabelLogoOut(Schema):
+    bytes: int  # the stored (re-encoded) size; 0 when removed
+
+
+@router.post(
+    "/label-logo",
+    response={200: LabelLogoOut},
+    summary="Upload the logo printed on return labels (JPEG, PNG, WebP or HEIC)",
+)
+def upload_label_logo(request: HttpRequest, file: File[UploadedFile]) -> LabelLogoOut:
+    data = file.read(LABEL_LOGO_MAX_BYTES + 1)
+    return LabelLogoOut(bytes=set_label_logo(merchant=merchant_of(request), data=data or b"\0"))
+
+
+@router.delete("/label-logo", response={200: LabelLogoOut}, summary="Print labels without a logo")
+def remove_label_logo(request: HttpRequest) -> LabelLogoOut:
+    return LabelLogoOut(bytes=set_label_logo(merchant=merchant_of(request), data=b""))
 
 
 @router.get("/returns/{number}/shipments", response=list[ShipmentOut], summary="A return's parcels")

@@ -28,6 +28,9 @@ class Merchant(models.Model):
         help_text=_("Show dates on the shopper portal in the Hijri (Umm al-Qura) calendar."),
     )
     logo_url = models.URLField(blank=True)
+    # The logo printed on return labels: a small image uploaded once, re-encoded without
+    # metadata, kept here so a label never fetches a URL (slow, and a way into the network).
+    label_logo = models.BinaryField(blank=True, default=b"", editable=False)
     primary_color = models.CharField(max_length=7, default="#0F766E")
     return_address = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from awda.core import clock
 from awda.core.cache import LocalCache
 from awda.core.db import loaded_instance
+from awda.core.images import clean_image
 from awda.merchants.models import ApiKey, Merchant, StaffMembership, StaffRole
 
 
@@ -162,3 +163,23 @@ def add_staff(
             merchant=merchant, user=user, defaults={"role": role}
         )
         return membership
+
+
+LABEL_LOGO_MAX_BYTES = 2 * 1024 * 1024
+LABEL_LOGO_MAX_PIXELS = 4_000_000
+
+
+def set_label_logo(*, merchant: Merchant, data: bytes) -> int:
+    """Store the logo printed on return labels, checked and re-encoded by its content (no
+    metadata); empty ``data`` removes it. Returns the stored size in bytes."""
+    if not data:
+        stored = b""
+    else:
+        stored = clean_image(
+            data, max_bytes=LABEL_LOGO_MAX_BYTES, max_pixels=LABEL_LOGO_MAX_PIXELS, field="logo"
+        ).content
+    with transaction.atomic():
+        Merchant.objects.filter(pk=merchant.pk).update(label_logo=stored)
+    merchant.label_logo = stored
+    forget_store(Merchant, merchant)
+    return len(stored)

@@ -185,7 +185,7 @@ def label_data(shipment: Shipment, merchant: Merchant) -> LabelData:
         merchant=merchant_address(merchant),
         merchant_name=merchant.name,
         merchant_name_ar=merchant.name_ar,
-        logo=None,
+        logo=bytes(merchant.label_logo) or None,
         items=units,
         created_on=shipment.created_at.date(),
     )
