@@ -11,6 +11,7 @@ so returns get true timelines and the policy engine judges them as it would have
 
 from __future__ import annotations
 
+import io
 import random
 import time
 from collections.abc import Iterator, Sequence
@@ -23,6 +24,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
+from PIL import Image, ImageDraw
 from tqdm import tqdm
 
 from awda.catalog.models import Product, Variant
@@ -30,7 +32,7 @@ from awda.catalog.services import ProductData, VariantData, upsert_product
 from awda.core import clock
 from awda.core.errors import DomainError
 from awda.merchants.models import Merchant, StaffRole
-from awda.merchants.services import add_staff, create_merchant, issue_api_key
+from awda.merchants.services import add_staff, create_merchant, issue_api_key, set_label_logo
 from awda.orders.models import Customer, Order, PaymentMethod
 from awda.orders.services import CustomerData, LineData, OrderData, PaymentData, upsert_order
 from awda.policies.document import default_policy
@@ -888,6 +890,17 @@ def seed_demo(*, orders: int = 2000, seed: int = 7, progress: bool = True) -> De
     return _info(merchant, created=True, seconds=time.monotonic() - started)
 
 
+def _demo_logo() -> bytes:
+    """A plain wordmark for the demo store's labels (drawn here: no image files to ship)."""
+    image = Image.new("RGB", (360, 120), (15, 118, 110))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((8, 8, 352, 112), radius=18, outline=(255, 255, 255), width=4)
+    draw.text((180, 60), "AWDA DEMO", fill=(255, 255, 255), anchor="mm", font_size=44)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
 def _seed(*, orders: int, seed: int, progress: bool) -> Merchant:
     rng = random.Random(seed)  # noqa: S311 - reproducible fake data, not secrets
     now = clock.now().replace(second=0, microsecond=0)
@@ -901,6 +914,17 @@ def _seed(*, orders: int, seed: int, progress: bool) -> Merchant:
     )
     install_default_reasons(merchant=merchant)
     save_drop_off_points(merchant=merchant, points=DROP_OFF_POINTS)
+    set_label_logo(merchant=merchant, data=_demo_logo())
+    merchant.return_address = {
+        "name": "Awda Demo Returns",
+        "line1": "Warehouse 7, Al Sulay Logistics Park",
+        "district": "Al Sulay",
+        "city": "Riyadh",
+        "postcode": "14322",
+        "country": "SA",
+        "phone": "+966110000000",
+    }
+    merchant.save(update_fields=["return_address"])
     # The offline sandbox carrier serves every method: labels, QR drop-off and pickups.
     connect_carrier(merchant=merchant, carrier="sandbox", name="Sandbox Express", settings={})
     policy = default_policy(currency="SAR", country="SA").to_data()
