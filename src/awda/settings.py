@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "awda.orders",
     "awda.policies",
     "awda.wallet",
+    "awda.payments",
     "awda.shipping",
     "awda.returns",
     "awda.api",

@@ -16,6 +16,7 @@ from awda.core import clock, outbox, ratelimit
 from awda.core.models import Event
 from awda.notifications import services as notifications
 from awda.orders.services import record_customer_return
+from awda.payments import services as payments
 from awda.returns import photos as return_photos
 from awda.returns import services as returns_services
 from awda.shipping import services as shipping
@@ -68,10 +69,19 @@ def text_shopper(event: Event) -> None:
     notifications.send_step_text(event=event.name, payload=event.payload)
 
 
+@outbox.outside_transaction
+def send_refunds(event: Event) -> None:
+    """Send each reserved part of a refund to its gateway; an unknown outcome raises, so the
+    job retries and the next attempt reconciles before asking again."""
+    for refund_id in event.payload["refund_ids"]:
+        payments.execute_refund(refund_id=int(refund_id))
+
+
 HANDLERS: Mapping[str, Sequence[Callable[[Event], None]]] = {
     "ReturnRequested": [count_return_in_customer_history, email_return_confirmation],
     "ReturnApproved": [issue_label],
     "OrderLinkRequested": [email_order_link],
+    "RefundRequested": [send_refunds],
     "LabelIssued": [email_shopper, text_shopper],
     "PickupScheduled": [email_shopper, text_shopper],
     "FirstScanRecorded": [email_shopper, text_shopper],

@@ -1,0 +1,87 @@
+"""Payment gateway accounts and the refunds sent through them."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from awda.core.fields import EncryptedTextField
+from awda.merchants.models import MerchantOwned
+from awda.orders.models import Payment
+
+
+class GatewayAccount(MerchantOwned):
+    """A merchant's account with a payment gateway; settings (keys) encrypted at rest."""
+
+    gateway = models.CharField(max_length=40)  # the adapter's code: sandbox, stripe, tap, ...
+    name = models.CharField(max_length=80)
+    settings = EncryptedTextField(blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "gateway"],
+                condition=Q(active=True),
+                name="one_active_account_per_gateway",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.gateway})"
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")  # reserved here, not yet confirmed by the gateway
+    SENT = "sent", _("Sent")  # the gateway was asked; its answer is not known yet
+    SUCCEEDED = "succeeded", _("Refunded")
+    REVIEW = "review", _("Needs review")  # the gateway said no: staff decide, with its words
+
+
+class Refund(MerchantOwned):
+    """Money going back to one of the order's payments: one row per payment and attempt.
+
+    ``idempotency_key`` is sent to the gateway and identifies the refund there: a retried
+    job asks the gateway what became of it (``find_refund``) before asking again, so a
+    crash between the gateway's answer and our commit never refunds twice.
+    """
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    gateway = models.CharField(max_length=40)
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    idempotency_key = models.CharField(max_length=120)  # this part's key, sent to the gateway
+    request_key = models.CharField(max_length=100)  # the caller's key for the whole refund
+    reference = models.CharField(max_length=80)  # e.g. the return number
+    status = models.CharField(
+        max_length=10, choices=RefundStatus.choices, default=RefundStatus.PENDING
+    )
+    gateway_refund_id = models.CharField(max_length=200, blank=True)
+    failure_message = models.CharField(max_length=500, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    # One executor at a time: whoever sets this (compare-and-swap) may talk to the gateway
+    # until it passes; a worker killed mid-call leaves it to expire, then a retry takes over.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "idempotency_key"], name="refund_idempotency_key_once"
+            ),
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="refund_amount_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["merchant", "request_key"], name="refund_request_idx"),
+            models.Index(
+                fields=["status", "created_at"],
+                condition=Q(status__in=["pending", "sent"]),
+                name="refund_open_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.amount_minor} {self.currency} ({self.status})"
