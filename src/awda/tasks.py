@@ -19,6 +19,7 @@ from awda.orders.services import record_customer_return
 from awda.payments import services as payments
 from awda.returns import photos as return_photos
 from awda.returns import services as returns_services
+from awda.returns.models import Return
 from awda.shipping import services as shipping
 
 
@@ -77,15 +78,51 @@ def send_refunds(event: Event) -> None:
         payments.execute_refund(refund_id=int(refund_id))
 
 
+def start_money(event: Event) -> None:
+    """The fact the return's refund timing waits for: refund and store credit get going."""
+    returns_services.issue_resolutions(
+        return_id=int(event.payload["return_id"]), trigger=event.name
+    )
+
+
+def note_refund_issued(event: Event) -> None:
+    p = event.payload
+    returns_services.record_refund_issued(
+        merchant_id=int(event.merchant_id or 0),
+        number=str(p["reference"]),
+        amount_minor=int(p["amount_minor"]),
+        currency=str(p["currency"]),
+        card_last4=str(p.get("card_last4", "")),
+    )
+
+
+@outbox.outside_transaction
+def email_refund_issued(event: Event) -> None:
+    """Tell the shopper the refund reached their card, with the amount."""
+    p = event.payload
+    ret = Return.objects.filter(
+        merchant_id=int(event.merchant_id or 0), number=str(p["reference"])
+    ).first()
+    if ret is not None:
+        notifications.send_resolution_issued(
+            return_id=ret.pk,
+            kind="refund",
+            amount_minor=int(p["amount_minor"]),
+            currency=str(p["currency"]),
+            detail=str(p.get("card_last4", "")),
+        )
+
+
 HANDLERS: Mapping[str, Sequence[Callable[[Event], None]]] = {
     "ReturnRequested": [count_return_in_customer_history, email_return_confirmation],
-    "ReturnApproved": [issue_label],
+    "ReturnApproved": [issue_label, start_money],
     "OrderLinkRequested": [email_order_link],
     "RefundRequested": [send_refunds],
+    "RefundIssued": [note_refund_issued, email_refund_issued],
     "LabelIssued": [email_shopper, text_shopper],
     "PickupScheduled": [email_shopper, text_shopper],
-    "FirstScanRecorded": [email_shopper, text_shopper],
-    "ParcelDelivered": [email_shopper, text_shopper],
+    "FirstScanRecorded": [start_money, email_shopper, text_shopper],
+    "ParcelDelivered": [start_money, email_shopper, text_shopper],
     "ReturnReceived": [email_shopper, text_shopper],
     "ReturnRejected": [email_shopper, text_shopper],
     "ReturnExpiring": [email_shopper, text_shopper],

@@ -6,8 +6,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from awda.core.formatting import FormatOptions, format_money
 from awda.returns.models import ReturnMethod, ReturnStatus
 from awda.returns.selectors import ReturnSummary, TimelineFact
 
@@ -34,13 +36,38 @@ def _status_sentence(status: str) -> str:
     return str(sentences.get(status, status))
 
 
-def for_return(timeline: Iterable[TimelineFact]) -> list[StoryLine]:
-    """Newest first: what happened, in the shopper's words."""
-    lines = [
-        StoryLine(at=entry.at, text=_status_sentence(entry.to_status))
-        for entry in timeline
-        if entry.kind == "status_changed" and entry.to_status
-    ]
+def _money_sentence(entry: TimelineFact, options: FormatOptions) -> str:
+    lang = "ar" if (get_language() or "en").startswith("ar") else "en"
+    data = entry.data
+    amount = format_money(
+        int(data.get("amount_minor", 0)),
+        str(data.get("currency", "")),
+        lang,
+        arabic_digits=options.arabic_digits,
+    )
+    if entry.kind == "refund_issued" and data.get("card_last4"):
+        return _("Your refund of %(amount)s was issued to the card ending %(last4)s.") % {
+            "amount": amount,
+            "last4": data["card_last4"],
+        }
+    if entry.kind == "refund_issued":
+        return _("Your refund of %(amount)s was issued to your original payment.") % {
+            "amount": amount
+        }
+    return _("Store credit of %(amount)s was added to your account.") % {"amount": amount}
+
+
+def for_return(
+    timeline: Iterable[TimelineFact], options: FormatOptions | None = None
+) -> list[StoryLine]:
+    """Newest first: what happened to the return and its money, in the shopper's words."""
+    options = options or FormatOptions()
+    lines = []
+    for entry in timeline:
+        if entry.kind == "status_changed" and entry.to_status:
+            lines.append(StoryLine(at=entry.at, text=_status_sentence(entry.to_status)))
+        elif entry.kind in ("refund_issued", "store_credit_issued"):
+            lines.append(StoryLine(at=entry.at, text=_money_sentence(entry, options)))
     # Oldest first in, newest first out; facts of the same minute keep their order reversed.
     return lines[::-1]
 

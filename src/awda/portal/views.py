@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods
 
 from awda.core import ratelimit
 from awda.core.errors import DomainError
+from awda.core.formatting import FormatOptions
 from awda.merchants.models import Merchant
 from awda.notifications.services import request_order_link
 from awda.orders.models import Order
@@ -124,7 +125,7 @@ def return_status(request: HttpRequest, merchant: Merchant, number: str) -> Http
             request,
             merchant,
             ret=ret,
-            story=story.for_return(ret.timeline),
+            story=story.for_return(ret.timeline, FormatOptions.of(merchant)),
             money=money_by_resolution(ret, ret.items),
             just_created=request.GET.get("new") == "1",
             **parcel_context(merchant, ret),

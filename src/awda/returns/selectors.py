@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import connection
@@ -14,7 +14,7 @@ from django.db.models import Prefetch, QuerySet
 
 from awda.core import clock
 from awda.core.cache import LocalCache
-from awda.core.db import db_datetime
+from awda.core.db import db_datetime, db_json
 from awda.core.errors import NotFound
 from awda.core.ids import normalise_return_number
 from awda.core.money import Money
@@ -133,6 +133,7 @@ class TimelineFact:
     at: datetime
     kind: str
     to_status: str
+    data: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -175,11 +176,14 @@ def get_return_summary(*, merchant: Merchant, number: str) -> ReturnSummary:
         )
         item_rows = cursor.fetchall()
         cursor.execute(
-            f"SELECT at, kind, to_status FROM {timeline} "  # noqa: S608
+            f"SELECT at, kind, to_status, data FROM {timeline} "  # noqa: S608
             "WHERE return_request_id = %s ORDER BY at, id",
             [row[0]],
         )
-        facts = [TimelineFact(db_datetime(at) or clock.now(), k, t) for at, k, t in cursor]
+        facts = [
+            TimelineFact(db_datetime(at) or clock.now(), k, t, db_json(d) or {})
+            for at, k, t, d in cursor
+        ]
     return_id, number, status, method, currency, order_id, order_number, refund, credit = row
     return ReturnSummary(
         id=return_id,

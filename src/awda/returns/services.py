@@ -28,6 +28,7 @@ from awda.orders.selectors import (
     get_order_lines,
     lock_order_lines,
 )
+from awda.payments.services import request_refund
 from awda.policies.rules import LineDecision, evaluate_line
 from awda.policies.selectors import active_compiled_policy, active_policy, facts_for_order
 from awda.returns import errors
@@ -44,7 +45,8 @@ from awda.returns.models import (
 from awda.returns.photos import attach_photos
 from awda.returns.quote import QuoteLine, ReturnQuote, quote_return
 from awda.returns.rules import RELEASES_UNITS, TERMINAL, next_status
-from awda.returns.selectors import active_reason_parents, reasons_cache
+from awda.returns.selectors import active_reason_parents, money_by_resolution, reasons_cache
+from awda.wallet.services import grant_store_credit
 
 
 @dataclass(frozen=True)
@@ -941,3 +943,106 @@ def remind_unshipped_returns(*, before: timedelta = timedelta(days=2), limit: in
             )
             reminded += 1
     return reminded
+
+
+# -- money ------------------------------------------------------------------------------------
+
+# Which fact lets the money move, for each refund timing of the policy ("inspected" waits
+# for the warehouse's decision).
+TIMING_TRIGGERS: dict[str, str] = {
+    "immediate": "ReturnApproved",
+    "first_scan": "FirstScanRecorded",
+    "delivered": "ParcelDelivered",
+}
+_MONEY_STATES = {
+    ReturnStatus.APPROVED,
+    ReturnStatus.IN_TRANSIT,
+    ReturnStatus.DELIVERED,
+    ReturnStatus.RECEIVED,
+    ReturnStatus.COMPLETED,
+}
+
+
+def issue_resolutions(*, return_id: int, trigger: str) -> list[str]:
+    """Start the return's money when ``trigger`` is the fact its refund timing waits for:
+    the refund to the original payment (sent by a job) and the store credit with its bonus.
+
+    Once per return whatever the retries: each resolution carries the return's own
+    idempotency key. Returns what was started ("refund", "store_credit"). Cash-on-delivery
+    refunds go by bank transfer and exchanges by a replacement order (not here yet).
+    """
+    started: list[str] = []
+    with transaction.atomic():
+        ret = (
+            Return.objects.select_for_update()
+            .select_related("merchant", "order", "customer")
+            .filter(pk=return_id)
+            .first()
+        )
+        if ret is None or ret.status not in _MONEY_STATES:
+            return started
+        if ret.method == ReturnMethod.KEEP_ITEM:
+            due = trigger in ("ReturnApproved", "ReturnCompleted")
+        else:
+            due = TIMING_TRIGGERS.get(ret.refund_timing) == trigger
+        if not due:
+            return started
+        items = list(ReturnItem.objects.filter(return_request=ret).order_by("pk"))
+        money = money_by_resolution(ret, items)
+        now = clock.now()
+        cod = ret.order.payment_method == "cash_on_delivery"
+        if money.refund_minor and not cod:
+            request_refund(
+                merchant=ret.merchant,
+                order_id=ret.order_id,
+                amount=Money(money.refund_minor, ret.currency),
+                idempotency_key=f"return-{ret.pk}-refund",
+                reference=ret.number,
+            )
+            started.append("refund")
+        if money.store_credit_minor:
+            credit_items = [i for i in items if i.resolution == Resolution.STORE_CREDIT]
+            base = sum(i.refund_minor for i in credit_items)
+            grant = grant_store_credit(
+                merchant=ret.merchant,
+                customer=ret.customer,
+                amount=Money(base, ret.currency),
+                bonus=Money(money.store_credit_minor - base, ret.currency)
+                if money.store_credit_minor > base
+                else None,
+                idempotency_key=f"return-{ret.pk}-credit",
+                reference=ret.number,
+                actor="system",
+            )
+            if not grant.replayed:
+                _timeline(
+                    ret,
+                    kind="store_credit_issued",
+                    actor="system",
+                    at=now,
+                    data={"amount_minor": money.store_credit_minor, "currency": ret.currency},
+                )
+            started.append("store_credit")
+    return started
+
+
+def record_refund_issued(
+    *, merchant_id: int, number: str, amount_minor: int, currency: str, card_last4: str
+) -> Return | None:
+    """The gateway confirmed a refund of the return ``number``: say so on its timeline."""
+    with transaction.atomic():
+        ret = (
+            Return.objects.select_for_update()
+            .filter(merchant_id=merchant_id, number=number)
+            .first()
+        )
+        if ret is None:
+            return None
+        _timeline(
+            ret,
+            kind="refund_issued",
+            actor="gateway",
+            at=clock.now(),
+            data={"amount_minor": amount_minor, "currency": currency, "card_last4": card_last4},
+        )
+        return ret
