@@ -113,12 +113,41 @@ def email_refund_issued(event: Event) -> None:
         )
 
 
+def note_transfer_paid(event: Event) -> None:
+    p = event.payload
+    returns_services.record_refund_issued(
+        merchant_id=int(event.merchant_id or 0),
+        number=str(p["reference"]),
+        amount_minor=int(p["amount_minor"]),
+        currency=str(p["currency"]),
+        iban_last4=str(p.get("iban_last4", "")),
+    )
+
+
+@outbox.outside_transaction
+def email_transfer_paid(event: Event) -> None:
+    """Tell the shopper the bank transfer left, to the account ending …"""
+    p = event.payload
+    ret = Return.objects.filter(
+        merchant_id=int(event.merchant_id or 0), number=str(p["reference"])
+    ).first()
+    if ret is not None:
+        notifications.send_resolution_issued(
+            return_id=ret.pk,
+            kind="bank_transfer",
+            amount_minor=int(p["amount_minor"]),
+            currency=str(p["currency"]),
+            detail=str(p.get("iban_last4", "")),
+        )
+
+
 HANDLERS: Mapping[str, Sequence[Callable[[Event], None]]] = {
     "ReturnRequested": [count_return_in_customer_history, email_return_confirmation],
     "ReturnApproved": [issue_label, start_money],
     "OrderLinkRequested": [email_order_link],
     "RefundRequested": [send_refunds],
     "RefundIssued": [note_refund_issued, email_refund_issued],
+    "BankTransferPaid": [note_transfer_paid, email_transfer_paid],
     "LabelIssued": [email_shopper, text_shopper],
     "PickupScheduled": [email_shopper, text_shopper],
     "FirstScanRecorded": [start_money, email_shopper, text_shopper],

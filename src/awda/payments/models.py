@@ -85,3 +85,73 @@ class Refund(MerchantOwned):
 
     def __str__(self) -> str:
         return f"{self.reference} {self.amount_minor} {self.currency} ({self.status})"
+
+
+class PayoutStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for the next transfer file")
+    BATCHED = "batched", _("In a transfer file")
+    PAID = "paid", _("Transferred")
+
+
+class PayoutFile(MerchantOwned):
+    """A file of bank transfers the merchant downloads (pain.001 XML or CSV), uploads to
+    their bank, then marks paid."""
+
+    message_id = models.CharField(max_length=35)
+    currency = models.CharField(max_length=3)
+    total_minor = models.BigIntegerField()
+    count = models.PositiveIntegerField()
+    requested_date = models.DateField()
+    created_at = models.DateTimeField()
+    paid_at = models.DateTimeField(null=True, blank=True)
+    # The merchant's own account the transfers leave from, as given for this file.
+    debtor_name = models.CharField(max_length=140)
+    debtor_iban = EncryptedTextField()
+    debtor_bic = models.CharField(max_length=11, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "message_id"], name="payout_file_id"),
+            models.CheckConstraint(
+                condition=Q(total_minor__gt=0) & Q(count__gt=0), name="payout_file_not_empty"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.message_id
+
+
+class BankPayout(MerchantOwned):
+    """A refund by bank transfer (cash-on-delivery orders): the shopper's account, encrypted
+    at rest, waiting for the merchant's next transfer file."""
+
+    reference = models.CharField(max_length=80)  # the return number
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    creditor_name = EncryptedTextField()
+    creditor_iban = EncryptedTextField()
+    idempotency_key = models.CharField(max_length=100)
+    status = models.CharField(
+        max_length=10, choices=PayoutStatus.choices, default=PayoutStatus.PENDING
+    )
+    file = models.ForeignKey(
+        PayoutFile, null=True, blank=True, on_delete=models.PROTECT, related_name="payouts"
+    )
+    created_at = models.DateTimeField()
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "idempotency_key"], name="bank_payout_once"
+            ),
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="payout_positive"),
+            models.CheckConstraint(
+                condition=Q(status="pending", file__isnull=True)
+                | (~Q(status="pending") & Q(file__isnull=False)),
+                name="payout_in_a_file_unless_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.amount_minor} {self.currency} ({self.status})"

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator, Mapping
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -40,7 +40,21 @@ from awda.payments.gateways.base import (
     RefundResult,
 )
 from awda.payments.gateways.base import RefundStatus as GatewayStatus
-from awda.payments.models import GatewayAccount, Refund, RefundStatus
+from awda.payments.models import (
+    BankPayout,
+    GatewayAccount,
+    PayoutFile,
+    PayoutStatus,
+    Refund,
+    RefundStatus,
+)
+from awda.payments.payouts import (
+    PayoutBatch,
+    PayoutLine,
+    render_csv,
+    render_pain001,
+    validate_batch,
+)
 from awda.payments.rules import NotRefundable, split_refund
 
 CLAIM_SECONDS = 120  # longer than the HTTP client's worst case (retries with backoff)
@@ -270,3 +284,165 @@ def _to_review(refund: Refund, message: str) -> Refund:
             )
     refund.refresh_from_db()
     return refund
+
+
+# -- bank transfers (cash-on-delivery refunds) ---------------------------------------------------
+
+
+def request_bank_payout(
+    *,
+    merchant: Merchant,
+    amount: Money,
+    creditor_name: str,
+    creditor_iban: str,
+    idempotency_key: str,
+    reference: str,
+) -> BankPayout:
+    """Queue a refund by bank transfer for the merchant's next transfer file (once per key)."""
+    existing = BankPayout.objects.filter(merchant=merchant, idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing
+    if amount.minor <= 0:
+        raise InvalidInput(_("A transfer must be of a positive amount."), field="amount")
+    try:
+        with transaction.atomic():
+            payout = BankPayout.objects.create(
+                merchant=merchant,
+                reference=reference,
+                amount_minor=amount.minor,
+                currency=amount.currency,
+                creditor_name=creditor_name,
+                creditor_iban=creditor_iban,
+                idempotency_key=idempotency_key,
+                created_at=clock.now(),
+            )
+            record_event(
+                "BankPayoutRequested",
+                {"payout_id": payout.pk, "reference": reference, "amount_minor": amount.minor},
+                merchant_id=merchant.pk,
+                aggregate_type="payout",
+                aggregate_id=payout.pk,
+            )
+            return payout
+    except IntegrityError:
+        return BankPayout.objects.get(merchant=merchant, idempotency_key=idempotency_key)
+
+
+class NothingToTransfer(DomainError):
+    code = "nothing_to_transfer"
+    status = 409
+    default_message = _("No refunds are waiting for a bank transfer in this currency.")
+
+
+class InvalidTransferFile(DomainError):
+    code = "invalid_transfer_file"
+    status = 422
+    default_message = _("The transfer file can't be made: check the listed fields.")
+
+
+def create_payout_file(
+    *,
+    merchant: Merchant,
+    currency: str,
+    debtor_name: str,
+    debtor_iban: str,
+    debtor_bic: str = "",
+    requested_date: date | None = None,
+) -> PayoutFile:
+    """Put every waiting transfer in ``currency`` into one file, checked as the bank will."""
+    now = clock.now()
+    with transaction.atomic():
+        waiting = list(
+            BankPayout.objects.select_for_update()
+            .filter(merchant=merchant, currency=currency, status=PayoutStatus.PENDING)
+            .order_by("pk")
+        )
+        if not waiting:
+            raise NothingToTransfer(details={"currency": currency})
+        payout_file = PayoutFile(
+            merchant=merchant,
+            message_id=f"AWDA-{merchant.pk}-{now:%Y%m%d%H%M%S%f}"[:35],
+            currency=currency,
+            total_minor=sum(p.amount_minor for p in waiting),
+            count=len(waiting),
+            requested_date=requested_date or now.date(),
+            created_at=now,
+            debtor_name=debtor_name,
+            debtor_iban=debtor_iban,
+            debtor_bic=debtor_bic,
+        )
+        problems = validate_batch(_batch(payout_file, waiting))
+        if problems:
+            raise InvalidTransferFile(
+                details={"problems": [{"field": p.field, "reason": p.reason} for p in problems]}
+            )
+        payout_file.save()
+        BankPayout.objects.filter(pk__in=[p.pk for p in waiting]).update(
+            status=PayoutStatus.BATCHED, file=payout_file
+        )
+        return payout_file
+
+
+def _batch(payout_file: PayoutFile, payouts: list[BankPayout]) -> PayoutBatch:
+    return PayoutBatch(
+        message_id=payout_file.message_id,
+        created_at=payout_file.created_at,
+        debtor_name=payout_file.debtor_name,
+        debtor_iban=payout_file.debtor_iban,
+        debtor_bic=payout_file.debtor_bic,
+        requested_date=payout_file.requested_date,
+        lines=[
+            PayoutLine(
+                end_to_end_id=f"{p.reference}-{p.pk}".replace(" ", "")[:35],
+                amount_minor=p.amount_minor,
+                currency=p.currency,
+                creditor_name=p.creditor_name,
+                creditor_iban=p.creditor_iban,
+                remittance=f"Refund {p.reference}"[:140],
+            )
+            for p in payouts
+        ],
+    )
+
+
+def payout_file_content(*, payout_file: PayoutFile, fmt: str) -> bytes:
+    """The file to upload to the bank: ``pain001`` (ISO 20022 XML) or ``csv``."""
+    payouts = list(payout_file.payouts.order_by("pk"))
+    batch = _batch(payout_file, payouts)
+    if fmt == "csv":
+        return render_csv(batch).encode("utf-8")
+    return render_pain001(batch)
+
+
+def mark_payout_file_paid(*, payout_file: PayoutFile) -> PayoutFile:
+    """The bank executed the file: its transfers are paid (once)."""
+    now = clock.now()
+    with transaction.atomic():
+        updated = PayoutFile.objects.filter(pk=payout_file.pk, paid_at__isnull=True).update(
+            paid_at=now
+        )
+        if updated:
+            paid = list(
+                BankPayout.objects.select_for_update()
+                .filter(file=payout_file, status=PayoutStatus.BATCHED)
+                .order_by("pk")
+            )
+            BankPayout.objects.filter(pk__in=[p.pk for p in paid]).update(
+                status=PayoutStatus.PAID, paid_at=now
+            )
+            for p in paid:
+                record_event(
+                    "BankTransferPaid",
+                    {
+                        "payout_id": p.pk,
+                        "reference": p.reference,
+                        "amount_minor": p.amount_minor,
+                        "currency": p.currency,
+                        "iban_last4": p.creditor_iban[-4:],
+                    },
+                    merchant_id=p.merchant_id,
+                    aggregate_type="payout",
+                    aggregate_id=p.pk,
+                )
+    payout_file.refresh_from_db()
+    return payout_file

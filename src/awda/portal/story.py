@@ -50,6 +50,11 @@ def _money_sentence(entry: TimelineFact, options: FormatOptions) -> str:
             "amount": amount,
             "last4": data["card_last4"],
         }
+    if entry.kind == "refund_issued" and data.get("iban_last4"):
+        return _("Your refund of %(amount)s was sent to the bank account ending %(last4)s.") % {
+            "amount": amount,
+            "last4": data["iban_last4"],
+        }
     if entry.kind == "refund_issued":
         return _("Your refund of %(amount)s was issued to your original payment.") % {
             "amount": amount

@@ -28,7 +28,7 @@ from awda.orders.selectors import (
     get_order_lines,
     lock_order_lines,
 )
-from awda.payments.services import request_refund
+from awda.payments.services import request_bank_payout, request_refund
 from awda.policies.rules import LineDecision, evaluate_line
 from awda.policies.selectors import active_compiled_policy, active_policy, facts_for_order
 from awda.returns import errors
@@ -991,6 +991,17 @@ def issue_resolutions(*, return_id: int, trigger: str) -> list[str]:
         money = money_by_resolution(ret, items)
         now = clock.now()
         cod = ret.order.payment_method == "cash_on_delivery"
+        if money.refund_minor and cod and ret.payout_iban:
+            # Cash on delivery: back by bank transfer, in the merchant's next transfer file.
+            request_bank_payout(
+                merchant=ret.merchant,
+                amount=Money(money.refund_minor, ret.currency),
+                creditor_name=ret.payout_name or ret.customer.name,
+                creditor_iban=ret.payout_iban,
+                idempotency_key=f"return-{ret.pk}-transfer",
+                reference=ret.number,
+            )
+            started.append("bank_transfer")
         if money.refund_minor and not cod:
             request_refund(
                 merchant=ret.merchant,
@@ -1027,7 +1038,13 @@ def issue_resolutions(*, return_id: int, trigger: str) -> list[str]:
 
 
 def record_refund_issued(
-    *, merchant_id: int, number: str, amount_minor: int, currency: str, card_last4: str
+    *,
+    merchant_id: int,
+    number: str,
+    amount_minor: int,
+    currency: str,
+    card_last4: str = "",
+    iban_last4: str = "",
 ) -> Return | None:
     """The gateway confirmed a refund of the return ``number``: say so on its timeline."""
     with transaction.atomic():
@@ -1043,6 +1060,11 @@ def record_refund_issued(
             kind="refund_issued",
             actor="gateway",
             at=clock.now(),
-            data={"amount_minor": amount_minor, "currency": currency, "card_last4": card_last4},
+            data={
+                "amount_minor": amount_minor,
+                "currency": currency,
+                "card_last4": card_last4,
+                "iban_last4": iban_last4,
+            },
         )
         return ret
