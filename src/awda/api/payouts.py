@@ -1,5 +1,5 @@
 """/api/v1/payout-files: bank transfers for cash-on-delivery refunds, as a file the merchant
-uploads to their bank (ISO 20022 pain.001 or CSV), then marks paid."""
+uploads to their bank (ISO 20022 pain.001 or CSV), then marks paid; /api/v1/reports/money."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ from datetime import date, datetime
 from typing import Literal
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Path, Query, Router, Schema, Status
 from pydantic import ConfigDict, Field
 
 from awda.api.auth import merchant_of
-from awda.core.errors import NotFound
+from awda.core.errors import InvalidInput, NotFound
 from awda.payments import services
 from awda.payments.models import PayoutFile
+from awda.returns.reports import money_report
 
 router = Router(tags=["bank transfers"])
 
@@ -115,3 +117,54 @@ def file_content(request: HttpRequest, file_id: Path[int], q: Query[FileQuery]) 
 )
 def mark_paid(request: HttpRequest, file_id: Path[int]) -> PayoutFileOut:
     return PayoutFileOut.of(services.mark_payout_file_paid(payout_file=_file(request, file_id)))
+
+
+class MoneyQuery(Schema):
+    start: date
+    end: date
+
+
+class DayTotalsOut(Schema):
+    day: date
+    currency: str
+    refunded_minor: int
+    refunds: int
+    transferred_minor: int
+    transfers: int
+    credited_minor: int
+    bonus_minor: int
+    redeemed_minor: int
+
+
+class MismatchOut(Schema):
+    number: str
+    kind: str
+    promised_minor: int
+    moved_minor: int
+
+
+class MoneyReportOut(Schema):
+    days: list[DayTotalsOut]
+    mismatches: list[MismatchOut]
+    refunds_in_doubt: int
+    refunds_in_review: int
+
+
+@router.get(
+    "/reports/money",
+    response=MoneyReportOut,
+    summary="Money back per day (refunds, transfers, store credit) and returns that don't add up",
+    tags=["reports"],
+)
+def money(request: HttpRequest, q: Query[MoneyQuery]) -> MoneyReportOut:
+    if q.end < q.start or (q.end - q.start).days > 366:
+        raise InvalidInput(
+            _("Choose an end on or after the start, at most a year later."), field="end"
+        )
+    report = money_report(merchant=merchant_of(request), start=q.start, end=q.end)
+    return MoneyReportOut(
+        days=[DayTotalsOut(**vars(d)) for d in report.days],
+        mismatches=[MismatchOut(**vars(m)) for m in report.mismatches],
+        refunds_in_doubt=report.refunds_in_doubt,
+        refunds_in_review=report.refunds_in_review,
+    )

@@ -1,0 +1,144 @@
+"""The money report: what went back to shoppers per day, read from the ledgers that moved it
+(refunds confirmed by gateways, bank transfers paid, store-credit entries), and the returns
+whose money doesn't match what they promised, to the minor unit."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import Sum
+
+from awda.merchants.models import Merchant
+from awda.payments.models import BankPayout, PayoutStatus, Refund, RefundStatus
+from awda.returns.models import Return, ReturnItem
+from awda.returns.selectors import money_by_resolution
+from awda.wallet.models import EntryKind, LedgerEntry
+
+
+@dataclass
+class DayTotals:
+    day: date
+    currency: str
+    refunded_minor: int = 0  # to cards and wallets, confirmed by the gateway
+    refunds: int = 0
+    transferred_minor: int = 0  # bank transfers marked paid
+    transfers: int = 0
+    credited_minor: int = 0  # store credit granted (without the bonus)
+    bonus_minor: int = 0
+    redeemed_minor: int = 0  # store credit spent in the store
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    number: str
+    kind: str  # refund, store_credit
+    promised_minor: int
+    moved_minor: int
+
+
+@dataclass
+class MoneyReport:
+    days: list[DayTotals] = field(default_factory=list)
+    mismatches: list[Mismatch] = field(default_factory=list)
+    refunds_in_doubt: int = 0  # sent, the gateway's answer not yet known
+    refunds_in_review: int = 0
+
+
+def money_report(*, merchant: Merchant, start: date, end: date) -> MoneyReport:
+    """Days ``start``…``end`` (inclusive) in the merchant's time zone."""
+    zone = ZoneInfo(merchant.timezone or "UTC")
+    since = datetime.combine(start, time.min, zone)
+    until = datetime.combine(end + timedelta(days=1), time.min, zone)
+    days: dict[tuple[date, str], DayTotals] = {}
+
+    def day(moment: datetime | None, currency: str) -> DayTotals:
+        key = ((moment or since).astimezone(zone).date(), currency)
+        if key not in days:
+            days[key] = DayTotals(day=key[0], currency=currency)
+        return days[key]
+
+    for at, currency, amount in Refund.objects.filter(
+        merchant=merchant,
+        status=RefundStatus.SUCCEEDED,
+        settled_at__gte=since,
+        settled_at__lt=until,
+    ).values_list("settled_at", "currency", "amount_minor"):
+        totals = day(at, currency)
+        totals.refunded_minor += amount
+        totals.refunds += 1
+    for at, currency, amount in BankPayout.objects.filter(
+        merchant=merchant, status=PayoutStatus.PAID, paid_at__gte=since, paid_at__lt=until
+    ).values_list("paid_at", "currency", "amount_minor"):
+        totals = day(at, currency)
+        totals.transferred_minor += amount
+        totals.transfers += 1
+    for at, currency, kind, amount in LedgerEntry.objects.filter(
+        merchant=merchant,
+        kind__in=[EntryKind.CREDIT, EntryKind.BONUS, EntryKind.DEBIT],
+        created_at__gte=since,
+        created_at__lt=until,
+    ).values_list("created_at", "account__currency", "kind", "amount_minor"):
+        totals = day(at, currency)
+        if kind == EntryKind.CREDIT:
+            totals.credited_minor += amount
+        elif kind == EntryKind.BONUS:
+            totals.bonus_minor += amount
+        else:
+            totals.redeemed_minor += -amount
+    report = MoneyReport(days=sorted(days.values(), key=lambda d: (d.day, d.currency)))
+    report.mismatches = _mismatches(merchant)
+    open_refunds = Refund.objects.filter(merchant=merchant)
+    report.refunds_in_doubt = open_refunds.filter(status=RefundStatus.SENT).count()
+    report.refunds_in_review = open_refunds.filter(status=RefundStatus.REVIEW).count()
+    return report
+
+
+def _mismatches(merchant: Merchant) -> list[Mismatch]:
+    """Returns whose money moved, where what moved differs from what the return promised.
+
+    Refunds are compared once their money is final (confirmed or paid); store credit once
+    granted. A refund in review or in doubt is reported in its own counters instead.
+    """
+    moved_refund: dict[str, int] = defaultdict(int)
+    for reference, amount in Refund.objects.filter(
+        merchant=merchant, status=RefundStatus.SUCCEEDED
+    ).values_list("reference", "amount_minor"):
+        moved_refund[reference] += amount
+    for reference, amount in BankPayout.objects.filter(
+        merchant=merchant, status=PayoutStatus.PAID
+    ).values_list("reference", "amount_minor"):
+        moved_refund[reference] += amount
+    open_refund = set(
+        Refund.objects.filter(merchant=merchant)
+        .exclude(status=RefundStatus.SUCCEEDED)
+        .values_list("reference", flat=True)
+    )
+    credited = dict(
+        LedgerEntry.objects.filter(
+            merchant=merchant,
+            kind__in=[EntryKind.CREDIT, EntryKind.BONUS],
+            transaction__reference__gt="",
+        )
+        .values_list("transaction__reference")
+        .annotate(total=Sum("amount_minor"))
+        .values_list("transaction__reference", "total")
+    )
+    numbers = set(moved_refund) | set(credited)
+    mismatches: list[Mismatch] = []
+    returns = Return.objects.filter(merchant=merchant, number__in=numbers).order_by("number")
+    for ret in returns:
+        items = list(ReturnItem.objects.filter(return_request=ret))
+        money = money_by_resolution(ret, items)
+        final = ret.number in moved_refund and ret.number not in open_refund
+        if final and moved_refund[ret.number] != money.refund_minor:
+            mismatches.append(
+                Mismatch(ret.number, "refund", money.refund_minor, moved_refund[ret.number])
+            )
+        if ret.number in credited and credited[ret.number] != money.store_credit_minor:
+            mismatches.append(
+                Mismatch(ret.number, "store_credit", money.store_credit_minor, credited[ret.number])
+            )
+    return mismatches
