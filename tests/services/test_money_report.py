@@ -62,3 +62,8 @@ def test_a_refund_that_moved_more_than_promised_is_named(merchant):
 def test_the_reports_dates_must_make_sense(api):
     response = api.get("/reports/money?start=2026-12-10&end=2026-12-01")
     assert response.status_code == 422 and response.json()["field"] == "end"
+
+
+def test_dates_outside_any_plausible_range_are_refused_not_a_crash(api):
+    response = api.get("/reports/money?start=2026-12-01&end=9999-12-31")
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "end"

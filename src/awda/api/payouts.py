@@ -120,8 +120,8 @@ def mark_paid(request: HttpRequest, file_id: Path[int]) -> PayoutFileOut:
 
 
 class MoneyQuery(Schema):
-    start: date
-    end: date
+    start: date = Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))
+    end: date = Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))
 
 
 class DayTotalsOut(Schema):
