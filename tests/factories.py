@@ -167,3 +167,21 @@ class ApiClient:
 
 def days_ago(n: int) -> datetime:
     return clock.now() - timedelta(days=n)
+
+
+def run_jobs() -> None:
+    """What the worker would do: dispatch every pending event (handlers may add more)."""
+    from awda import tasks
+    from awda.core import outbox
+    from awda.core.models import Event
+
+    for _ in range(10):
+        pending = list(
+            Event.objects.filter(dispatched_at__isnull=True)
+            .order_by("created_at")
+            .values_list("pk", flat=True)
+        )
+        if not pending:
+            return
+        for pk in pending:
+            outbox.dispatch(str(pk), tasks.HANDLERS)

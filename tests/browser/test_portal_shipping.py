@@ -12,9 +12,6 @@ import pytest
 import zxingcpp
 from django.core.management import call_command
 
-from awda import tasks
-from awda.core import outbox
-from awda.core.models import Event
 from awda.returns.models import Return
 from awda.shipping.services import connect_carrier
 from tests import factories
@@ -40,20 +37,6 @@ TEXT = {
         "delivered": "تم التوصيل",
     },
 }
-
-
-def run_jobs() -> None:
-    """What the worker would do: dispatch every pending event (handlers may add more)."""
-    for _ in range(10):
-        pending = list(
-            Event.objects.filter(dispatched_at__isnull=True)
-            .order_by("created_at")
-            .values_list("pk", flat=True)
-        )
-        if not pending:
-            return
-        for pk in pending:
-            outbox.dispatch(str(pk), tasks.HANDLERS)
 
 
 def decode(pdf: bytes) -> dict[str, str]:
@@ -102,7 +85,7 @@ def test_the_label_and_the_parcels_journey_follow_the_shopper(
     # Confirmed; the label is still being made (the worker hasn't run).
     assert t["waiting"] in page.inner_text("#parcel")
     _check(page, lang, "label-being-prepared")
-    run_jobs()  # the worker: confirmation mail, label from the carrier, label mail
+    factories.run_jobs()  # the worker: confirmation mail, label from the carrier, label mail
     download = page.get_by_role("link", name=t["download"])
     download.wait_for(timeout=15_000)  # the card asks again every 3 s and stops once there
     _check(page, lang, "label-ready")
@@ -117,7 +100,7 @@ def test_the_label_and_the_parcels_journey_follow_the_shopper(
 
     for step, status in (("in-transit", "first_scan"), ("delivered", "delivered")):
         call_command("sandbox", "advance", shipment.tracking_number, "--to", status)
-        run_jobs()
+        factories.run_jobs()
         page.reload()
         assert t[status] in page.inner_text("#parcel")
         _check(page, lang, step)

@@ -8,8 +8,6 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from awda import tasks
-from awda.core import outbox
 from awda.core.models import Event
 from awda.payments.models import BankPayout, PayoutStatus
 from awda.returns.models import TimelineEntry
@@ -21,19 +19,6 @@ pytestmark = pytest.mark.django_db
 XSD = Path(__file__).resolve().parents[1] / "fixtures/iso20022/pain.001.001.09.xsd"
 SHOPPER_IBAN = "SA0380000000608010167519"
 MERCHANT_IBAN = "SA4420000001234567891234"
-
-
-def run_jobs() -> None:
-    for _ in range(10):
-        pending = list(
-            Event.objects.filter(dispatched_at__isnull=True)
-            .order_by("created_at")
-            .values_list("pk", flat=True)
-        )
-        if not pending:
-            return
-        for pk in pending:
-            outbox.dispatch(str(pk), tasks.HANDLERS)
 
 
 def _cod_return(merchant):
@@ -92,7 +77,7 @@ def test_the_transfer_file_validates_and_paying_it_tells_the_shopper(api, mercha
 
     paid = api.post(f"/payout-files/{file_id}/paid")
     api.post(f"/payout-files/{file_id}/paid")  # twice: once
-    run_jobs()
+    factories.run_jobs()
     assert paid.status_code == 200 and paid.json()["paid_at"]
     assert BankPayout.objects.get().status == PayoutStatus.PAID
     entry = TimelineEntry.objects.get(return_request=ret, kind="refund_issued")

@@ -7,9 +7,6 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from awda import tasks
-from awda.core import outbox
-from awda.core.models import Event
 from awda.payments import services as payments
 from awda.payments.gateways import sandbox as sandbox_gateway
 from awda.payments.models import Refund, RefundStatus
@@ -30,19 +27,6 @@ def _fresh_sandbox():
     sandbox_gateway.reset_sandbox()
 
 
-def run_jobs() -> None:
-    for _ in range(10):
-        pending = list(
-            Event.objects.filter(dispatched_at__isnull=True)
-            .order_by("created_at")
-            .values_list("pk", flat=True)
-        )
-        if not pending:
-            return
-        for pk in pending:
-            outbox.dispatch(str(pk), tasks.HANDLERS)
-
-
 def _return(merchant, resolution):
     if not CarrierAccount.objects.filter(merchant=merchant).exists():
         shipping.connect_carrier(merchant=merchant, carrier="sandbox", name="Sandbox", settings={})
@@ -59,7 +43,7 @@ def _return(merchant, resolution):
         ],
         method="label",
     )  # fmt: skip
-    run_jobs()  # label issued; the default timing ("delivered") holds the money back
+    factories.run_jobs()  # label issued; the default timing ("delivered") holds the money back
     assert not Refund.objects.filter(reference=ret.number).exists()
     return order, ret
 
@@ -69,11 +53,11 @@ def test_the_card_refund_is_sent_once_when_the_parcel_is_delivered(merchant):
     tracking = ret.shipments.get().tracking_number
 
     shipping.advance_sandbox_parcel(tracking_number=tracking, to="first_scan")
-    run_jobs()
+    factories.run_jobs()
     assert not Refund.objects.exists()  # first scan: not yet, the policy says delivery
     shipping.advance_sandbox_parcel(tracking_number=tracking, to="delivered")
-    run_jobs()
-    run_jobs()
+    factories.run_jobs()
+    factories.run_jobs()
 
     refund = Refund.objects.get()
     assert refund.status == RefundStatus.SUCCEEDED
@@ -94,7 +78,7 @@ def test_store_credit_is_granted_once_with_its_bonus(merchant):
     tracking = ret.shipments.get().tracking_number
 
     shipping.advance_sandbox_parcel(tracking_number=tracking, to="delivered")
-    run_jobs()
+    factories.run_jobs()
     from awda.returns.services import issue_resolutions
 
     issue_resolutions(return_id=ret.pk, trigger="ParcelDelivered")  # a replayed job

@@ -10,7 +10,8 @@ from awda.payments.gateways import sandbox as sandbox_gateway
 from awda.payments.models import Refund
 from awda.returns.reports import money_report
 from awda.shipping import services as shipping
-from tests.services.test_money_flow import _return, run_jobs
+from tests import factories
+from tests.services.test_money_flow import _return
 
 pytestmark = pytest.mark.django_db
 
@@ -26,8 +27,8 @@ def _deliver(ret) -> None:
     shipping.advance_sandbox_parcel(
         tracking_number=ret.shipments.get().tracking_number, to="delivered"
     )
-    run_jobs()
-    run_jobs()
+    factories.run_jobs()
+    factories.run_jobs()
 
 
 def test_a_days_refunds_and_credit_add_up_and_match_their_returns(merchant, api):

@@ -13,7 +13,7 @@ from django.db.models import Sum
 
 from awda.merchants.models import Merchant
 from awda.payments.models import BankPayout, PayoutStatus, Refund, RefundStatus
-from awda.returns.models import Return, ReturnItem
+from awda.returns.models import Return
 from awda.returns.selectors import money_by_resolution
 from awda.wallet.models import EntryKind, LedgerEntry
 
@@ -128,10 +128,13 @@ def _mismatches(merchant: Merchant) -> list[Mismatch]:
     )
     numbers = set(moved_refund) | set(credited)
     mismatches: list[Mismatch] = []
-    returns = Return.objects.filter(merchant=merchant, number__in=numbers).order_by("number")
+    returns = (
+        Return.objects.filter(merchant=merchant, number__in=numbers)
+        .prefetch_related("items")  # one query for every return's items, not one each
+        .order_by("number")
+    )
     for ret in returns:
-        items = list(ReturnItem.objects.filter(return_request=ret))
-        money = money_by_resolution(ret, items)
+        money = money_by_resolution(ret, list(ret.items.all()))
         final = ret.number in moved_refund and ret.number not in open_refund
         if final and moved_refund[ret.number] != money.refund_minor:
             mismatches.append(
