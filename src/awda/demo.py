@@ -35,6 +35,7 @@ from awda.merchants.models import Merchant, StaffRole
 from awda.merchants.services import add_staff, create_merchant, issue_api_key, set_label_logo
 from awda.orders.models import Customer, Order, PaymentMethod
 from awda.orders.services import CustomerData, LineData, OrderData, PaymentData, upsert_order
+from awda.payments.services import connect_gateway
 from awda.policies.document import default_policy
 from awda.policies.services import replace_policy
 from awda.returns.models import Resolution, Return, ReturnMethod, ReturnStatus
@@ -927,6 +928,8 @@ def _seed(*, orders: int, seed: int, progress: bool) -> Merchant:
     merchant.save(update_fields=["return_address"])
     # The offline sandbox carrier serves every method: labels, QR drop-off and pickups.
     connect_carrier(merchant=merchant, carrier="sandbox", name="Sandbox Express", settings={})
+    # The demo's card and wallet payments were taken through the offline sandbox gateway.
+    connect_gateway(merchant=merchant, gateway="sandbox", name="Sandbox Pay", settings={})
     policy = default_policy(currency="SAR", country="SA").to_data()
     policy["rules"] = [*policy.get("rules", []), REVIEW_RULE]
     replace_policy(merchant=merchant, document=policy)
