@@ -93,6 +93,14 @@ ROOT_URLCONF = "awda.urls"
 WSGI_APPLICATION = "awda.wsgi.application"
 
 TEMPLATES = [
+    # The shopper portal's pages (portal/jinja2/): see awda/portal/jinja.py for why.
+    {
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"environment": "awda.portal.jinja.environment"},
+    },
+    # E-mails and the admin.
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [],
@@ -105,7 +113,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
             ]
         },
-    }
+    },
 ]
 
 # -- database -----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -139,6 +140,21 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         # Ninja wraps whatever the body parser raised; ours names the field and the reason.
         return on_validation_error(request, exc.__cause__)
     return _error(request, exc.status_code, {"code": "http_error", "message": str(exc)})
+
+
+@api.exception_handler(MultiPartParserError)
+def on_unreadable_form(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
+    # A multipart body Django can't read (a broken boundary, oversized part headers): the
+    # client's mistake, answered like Django's own views answer it, with a 400.
+    return _error(
+        request,
+        400,
+        {
+            "code": "invalid_body",
+            "message": _("The uploaded form could not be read: send it as multipart/form-data."),
+            "field": "body",
+        },
+    )
 
 
 @api.exception_handler(Exception)
