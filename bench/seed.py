@@ -473,6 +473,7 @@ def _write(
                         "variant_id": vid,
                         "product_id": pid,
                         "returned_quantity": 0,
+                        "refunded_minor": 0,
                         **li,
                     }
                 )

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "awda.policies",
     "awda.wallet",
     "awda.payments",
+    "awda.exchanges",
     "awda.shipping",
     "awda.returns",
     "awda.api",

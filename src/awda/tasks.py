@@ -14,6 +14,8 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 
 from awda.core import clock, outbox, ratelimit
 from awda.core.models import Event
+from awda.exchanges import selectors as exchange_selectors
+from awda.exchanges import services as exchanges
 from awda.notifications import services as notifications
 from awda.orders.services import record_customer_return
 from awda.payments import services as payments
@@ -21,6 +23,7 @@ from awda.returns import photos as return_photos
 from awda.returns import services as returns_services
 from awda.returns.models import Return
 from awda.shipping import services as shipping
+from awda.wallet import services as wallet
 
 
 def count_return_in_customer_history(event: Event) -> None:
@@ -141,21 +144,126 @@ def email_transfer_paid(event: Event) -> None:
         )
 
 
+@outbox.outside_transaction
+def email_store_credit(event: Event) -> None:
+    """Tell the shopper the store credit from their return is ready (bonus included), with
+    the code to spend it when this grant opened their account."""
+    p = event.payload
+    ret = (
+        Return.objects.select_related("merchant", "customer")
+        .filter(merchant_id=int(event.merchant_id or 0), number=str(p["reference"]))
+        .first()
+    )
+    if ret is None or ret.customer_id != int(p["customer_id"]):
+        return  # credit staff added by hand: no return to write about
+    code = ""
+    if p.get("account_opened") and ret.customer.email:
+        # Codes are stored only as hashes, so the one made with the account reached nobody:
+        # the shopper's code is made here, just before it is mailed. A retry after the mail
+        # went out makes and mails another; the newest mail's code is the one that works.
+        code = wallet.rotate_code(
+            merchant=ret.merchant,
+            customer=ret.customer,
+            currency=str(p["currency"]),
+            actor="system",
+        ).code
+    notifications.send_resolution_issued(
+        return_id=ret.pk,
+        kind="store_credit",
+        amount_minor=int(p["amount_minor"]) + int(p.get("bonus_minor", 0)),
+        currency=str(p["currency"]),
+        detail=code,
+    )
+
+
+def ship_instant_exchange(event: Event) -> None:
+    """An approved return whose policy allows it: the replacement ships before the parcel
+    comes back (if the customer passes the risk rule)."""
+    returns_services.issue_instant_exchange(return_id=int(event.payload["return_id"]))
+
+
+def check_exchange_originals(event: Event) -> None:
+    """What arrived (or passed inspection): a replacement sent for items that didn't come
+    back is charged or reviewed."""
+    returns_services.note_exchange_originals(return_id=int(event.payload["return_id"]))
+
+
+@outbox.outside_transaction
+def send_exchange_payment_link(event: Event) -> None:
+    """Ask the gateway for the link the shopper pays (a difference, or items not returned)."""
+    exchanges.send_payment_link(payment_id=int(event.payload["payment_id"]))
+
+
+_EXCHANGE_STEPS: Mapping[str, str] = {
+    "ExchangePaymentLinkSent": "exchange_payment_link",
+    "ExchangeDifferencePaid": "exchange_difference_paid",
+    "ExchangeCharged": "exchange_charged",
+    "ExchangeNeedsReview": "exchange_review",
+}
+
+
+def note_exchange_step(event: Event) -> None:
+    """An exchange's step on its return's timeline, where the status page tells the shopper."""
+    p = event.payload
+    returns_services.add_timeline_entry(
+        return_id=int(p["return_id"]),
+        merchant_id=int(event.merchant_id or 0),
+        kind=_EXCHANGE_STEPS[event.name],
+        at=event.created_at,
+        actor="system",
+        data={
+            key: p[key]
+            for key in ("purpose", "amount_minor", "currency", "url", "reason")
+            if key in p
+        },
+    )
+
+
+@outbox.outside_transaction
+def email_exchange_issued(event: Event) -> None:
+    """Tell the shopper their replacement is on its way (once paid, for a dearer one)."""
+    p = event.payload
+    if event.name == "ExchangeIssued" and p.get("difference_handling") == "charge_link":
+        return  # held until paid: the mail goes with ExchangeDifferencePaid
+    view = exchange_selectors.exchange_for_return(return_id=int(p["return_id"]))
+    if view is None:
+        return
+    notifications.send_resolution_issued(
+        return_id=int(p["return_id"]),
+        kind="exchange",
+        amount_minor=view.replacement_value_minor,
+        currency=view.currency,
+        detail=view.replacement_order_number,
+    )
+
+
 HANDLERS: Mapping[str, Sequence[Callable[[Event], None]]] = {
     "ReturnRequested": [count_return_in_customer_history, email_return_confirmation],
-    "ReturnApproved": [issue_label, start_money],
+    "ReturnApproved": [issue_label, start_money, ship_instant_exchange],
     "OrderLinkRequested": [email_order_link],
     "RefundRequested": [send_refunds],
     "RefundIssued": [note_refund_issued, email_refund_issued],
     "BankTransferPaid": [note_transfer_paid, email_transfer_paid],
+    "StoreCreditGranted": [email_store_credit],
     "LabelIssued": [email_shopper, text_shopper],
     "PickupScheduled": [email_shopper, text_shopper],
     "FirstScanRecorded": [start_money, email_shopper, text_shopper],
     "ParcelDelivered": [start_money, email_shopper, text_shopper],
-    "ReturnReceived": [email_shopper, text_shopper],
+    "ReturnReceived": [email_shopper, text_shopper, check_exchange_originals],
+    # The shopper hears about the money itself (RefundIssued…); a rejected item's mail is
+    # the warehouse issue's.
+    "ReturnInspected": [start_money, check_exchange_originals],
     "ReturnRejected": [email_shopper, text_shopper],
     "ReturnExpiring": [email_shopper, text_shopper],
     "ReturnExpired": [email_shopper, text_shopper],
+    # Exchanges (the returned items' stock was released or charged with the status change).
+    "ExchangeIssued": [email_exchange_issued],
+    "ExchangePaymentRequested": [send_exchange_payment_link],
+    "ExchangePaymentLinkSent": [note_exchange_step],
+    "ExchangeDifferencePaid": [note_exchange_step, email_exchange_issued],
+    "ExchangeCharged": [note_exchange_step],
+    "ExchangeNeedsReview": [note_exchange_step],
+    # ReplacementOrderCreated / Released / Cancelled: the store connectors' issue subscribes.
     # Later issues subscribe here: webhooks, payments (notifications.send_resolution_issued).
 }
 
@@ -212,6 +320,13 @@ def sweep_unattached_photos() -> None:
 def sweep_rate_counters() -> None:
     """Forget rate-limit windows older than a day (they only ever grow otherwise)."""
     ratelimit.forget_before(clock.now() - timedelta(days=1))
+
+
+@db_periodic_task(crontab(minute="17"))
+def reconcile_refunds() -> None:
+    """Compare the last days' refunds with the gateways' own records: settle what finished
+    there, put what disagrees into review (payments.services.reconcile_refunds)."""
+    payments.reconcile_refunds()
 
 
 @db_task(retries=8, retry_delay=15)

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from awda.catalog.services import set_stock_levels
 from awda.core import clock
 from awda.core.errors import InvalidInput, InvalidTransition, NotFound
 from awda.core.models import Event
@@ -163,6 +164,7 @@ def test_an_exchange_for_another_variant_records_the_target(merchant):
             factories.line("2", sku="TEE-L", product="TEE"),
         ],
     )
+    set_stock_levels(merchant=merchant, levels={"TEE-L": 1})  # an exchange reserves a unit
     ret = _request(
         merchant,
         order,

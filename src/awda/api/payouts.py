@@ -148,6 +148,7 @@ class MoneyReportOut(Schema):
     mismatches: list[MismatchOut]
     refunds_in_doubt: int
     refunds_in_review: int
+    gateway_mismatches: int  # refunds the gateways' own records contradicted, in these days
 
 
 @router.get(
@@ -167,4 +168,5 @@ def money(request: HttpRequest, q: Query[MoneyQuery]) -> MoneyReportOut:
         mismatches=[MismatchOut(**vars(m)) for m in report.mismatches],
         refunds_in_doubt=report.refunds_in_doubt,
         refunds_in_review=report.refunds_in_review,
+        gateway_mismatches=report.gateway_mismatches,
     )

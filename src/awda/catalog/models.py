@@ -97,13 +97,27 @@ class Location(MerchantOwned):
 
 
 class Stock(MerchantOwned):
-    """Units of a variant at a location (the warehouse issue turns this into a ledger)."""
+    """Units of a variant at a location (the warehouse issue turns this into a ledger).
+
+    ``reserved`` units are promised to exchanges not yet shipped: what a shopper may still
+    choose is ``on_hand - reserved``. The database refuses a reservation beyond what is on
+    hand, so two shoppers can never be promised the same last unit.
+    """
 
     variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="stock")
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="stock")
     on_hand = models.IntegerField(default=0)
+    reserved = models.IntegerField(default=0)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["variant", "location"], name="stock_per_location"),
+            models.CheckConstraint(
+                condition=models.Q(reserved__gte=0) & models.Q(reserved__lte=models.F("on_hand")),
+                name="stock_reserved_within_on_hand",
+            ),
         ]
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved

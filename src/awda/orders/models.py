@@ -48,6 +48,20 @@ class PaymentMethod(models.TextChoices):
     BANK_TRANSFER = "bank_transfer", _("Bank transfer")
 
 
+class OrderKind(models.TextChoices):
+    SALE = "sale", _("Sale")  # an order the store sent
+    REPLACEMENT = "replacement", _("Replacement")  # made by Awda for an exchange
+
+
+class ReplacementStatus(models.TextChoices):
+    """Where a replacement order stands for the store (the connectors push ``ready`` ones)."""
+
+    HELD = "held", _("Held until the price difference is paid")
+    READY = "ready", _("Ready to send to the store")
+    PUSHED = "pushed", _("Sent to the store")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
 class Order(MerchantOwned):
     number = models.CharField(max_length=40)
     external_id = models.CharField(max_length=80, blank=True)
@@ -66,6 +80,17 @@ class Order(MerchantOwned):
     shipping_country = models.CharField(max_length=2, blank=True)
     shipping_address = models.JSONField(default=dict, blank=True)
     tags = models.JSONField(default=list, blank=True)
+    # Replacement orders (exchanges): the order they replace, how much of their total the
+    # returned items pay for, and what the courier collects in cash for the rest.
+    kind = models.CharField(max_length=12, choices=OrderKind.choices, default=OrderKind.SALE)
+    replaces = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replacements"
+    )
+    replacement_status = models.CharField(
+        max_length=12, choices=ReplacementStatus.choices, blank=True, default=""
+    )
+    exchange_credit_minor = models.BigIntegerField(default=0)
+    collect_on_delivery_minor = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -73,6 +98,25 @@ class Order(MerchantOwned):
         constraints = [
             models.UniqueConstraint(
                 fields=["merchant", "number"], name="order_number_per_merchant"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    kind="sale",
+                    replaces__isnull=True,
+                    replacement_status="",
+                    exchange_credit_minor=0,
+                    collect_on_delivery_minor=0,
+                )
+                | (
+                    Q(kind="replacement", replaces__isnull=False)
+                    & ~Q(replacement_status="")
+                    & Q(exchange_credit_minor__gte=0)
+                    & Q(collect_on_delivery_minor__gte=0)
+                    & Q(
+                        total_minor__gte=F("exchange_credit_minor") + F("collect_on_delivery_minor")
+                    )
+                ),
+                name="order_replacement_terms",
             ),
             models.CheckConstraint(
                 condition=Q(total_minor__gte=0)
@@ -105,6 +149,12 @@ class OrderLine(MerchantOwned):
     discount_minor = models.BigIntegerField(default=0)  # own discount + share of the order's
     tax_minor = models.BigIntegerField(default=0)
     tax_rate = models.DecimalField(max_digits=6, decimal_places=3, default=0)
+    # What the shopper paid for the whole line (price × quantity − discount, + tax when the
+    # order's prices exclude it: ``rules.line_paid_minor``), and how much of it has gone back
+    # as refunds, bank transfers or store credit (not the bonus). The CHECK below is the
+    # database's guarantee that no line is ever given back more than was paid for it.
+    paid_minor = models.BigIntegerField(default=0)
+    refunded_minor = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -122,6 +172,10 @@ class OrderLine(MerchantOwned):
                 & Q(discount_minor__gte=0)
                 & Q(tax_minor__gte=0),
                 name="line_amounts_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_minor__gte=0) & Q(refunded_minor__lte=F("paid_minor")),
+                name="line_refund_within_paid",
             ),
         ]
 
@@ -155,3 +209,40 @@ class Payment(MerchantOwned):
                 name="payment_refund_within_captured",
             ),
         ]
+
+
+class LineRefundKind(models.TextChoices):
+    REFUND = "refund", _("Refund")
+    BANK_TRANSFER = "bank_transfer", _("Bank transfer")
+    STORE_CREDIT = "store_credit", _("Store credit")
+
+
+class LineRefund(MerchantOwned):
+    """Money counted against one order line's paid value by one part of a resolution: a card
+    refund's part on one payment, a bank transfer, or a store-credit grant's base.
+
+    A line's ``refunded_minor`` is the sum of its rows not released; a part that never paid
+    out (the gateway refused it) gives back exactly its own rows, and a return's rows (by
+    ``reference``) say what money went out for which of its lines.
+    """
+
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="refunds")
+    key = models.CharField(max_length=120)  # the part's idempotency key (e.g. Refund's)
+    kind = models.CharField(max_length=20, choices=LineRefundKind.choices)
+    reference = models.CharField(max_length=80)  # e.g. the return number
+    amount_minor = models.BigIntegerField()
+    created_at = models.DateTimeField()
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["order_line", "key"], name="line_refund_once_per_key"),
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="line_refund_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["merchant", "key"], name="line_refund_key_idx"),
+            models.Index(fields=["merchant", "reference"], name="line_refund_reference_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} line {self.order_line_id}: {self.amount_minor}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from decimal import Decimal
 
 from awda.core.money import round_minor
@@ -34,6 +35,45 @@ def line_tax_minor(*, net_minor: int, tax_rate: Decimal, prices_include_tax: boo
         # The tax already inside a tax-inclusive price: net × r / (100 + r).
         return round_minor(Decimal(net_minor) * tax_rate / (Decimal(100) + tax_rate))
     return round_minor(Decimal(net_minor) * tax_rate / Decimal(100))
+
+
+def line_paid_minor(
+    *, unit_price_minor: int, quantity: int, discount_minor: int, tax_minor: int,
+    prices_include_tax: bool,
+) -> int:  # fmt: skip
+    """What the shopper paid for a whole line: the most it can ever be given back (the
+    quote's ``QuoteLine.paid``, the same arithmetic)."""
+    net = unit_price_minor * quantity - discount_minor
+    return net if prices_include_tax else net + tax_minor
+
+
+def split_lines_over_parts(
+    lines: Sequence[tuple[int, int]], parts: Sequence[tuple[str, int]]
+) -> list[tuple[str, int, int]]:
+    """Which lines each part of a resolution pays for: ``(line_id, amount)`` and
+    ``(part_key, amount)``, both summing to the same total → ``(part_key, line_id, amount)``.
+
+    The parts are filled in their order from the lines in theirs, so each part's rows add up
+    to the part and each line's rows to the line, to the minor unit.
+    """
+    if any(amount < 0 for _, amount in [*lines, *parts]):
+        raise ValueError("amounts must not be negative")
+    if sum(a for _, a in lines) != sum(a for _, a in parts):
+        raise ValueError("the lines and the parts must add up to the same amount")
+    rows: list[tuple[str, int, int]] = []
+    remaining = [[line_id, amount] for line_id, amount in lines if amount]
+    i = 0
+    for key, part in parts:
+        left = part
+        while left:
+            line_id, available = remaining[i]
+            take = min(left, available)
+            rows.append((key, line_id, take))
+            left -= take
+            remaining[i][1] -= take
+            if remaining[i][1] == 0:
+                i += 1
+    return rows
 
 
 def phones_match(typed: str, stored: str) -> bool:

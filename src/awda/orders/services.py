@@ -14,12 +14,30 @@ from django.utils.translation import gettext_lazy as _
 
 from awda.catalog.models import Variant
 from awda.catalog.services import ProductData, VariantData, upsert_product
+from awda.core import clock
 from awda.core.db import lock_keys
-from awda.core.errors import Conflict, InvalidInput
+from awda.core.errors import Conflict, DomainError, InvalidInput
 from awda.core.money import allocate_minor, exponent
+from awda.core.outbox import record_event
 from awda.merchants.models import Merchant
-from awda.orders.models import Customer, Order, OrderLine, Payment, PaymentMethod
-from awda.orders.rules import line_tax_minor, normalise_email, normalise_phone
+from awda.orders.models import (
+    Customer,
+    LineRefund,
+    LineRefundKind,
+    Order,
+    OrderKind,
+    OrderLine,
+    Payment,
+    PaymentMethod,
+    ReplacementStatus,
+)
+from awda.orders.rules import (
+    line_paid_minor,
+    line_tax_minor,
+    normalise_email,
+    normalise_phone,
+    split_lines_over_parts,
+)
 
 
 @dataclass(frozen=True)
@@ -237,6 +255,13 @@ def order_columns(data: OrderData) -> tuple[dict[str, Any], list[dict[str, Any]]
                 "discount_minor": discount,
                 "tax_minor": tax,
                 "tax_rate": li.tax_rate,
+                "paid_minor": line_paid_minor(
+                    unit_price_minor=li.unit_price_minor,
+                    quantity=li.quantity,
+                    discount_minor=discount,
+                    tax_minor=tax,
+                    prices_include_tax=data.prices_include_tax,
+                ),
             }
         )
     line_discounts = sum(li.discount_minor for li in data.lines)
@@ -405,3 +430,301 @@ def lock_order_payments(*, merchant_id: int, order_id: int) -> list[Payment]:
         .filter(merchant_id=merchant_id, order_id=order_id)
         .order_by("pk")
     )
+
+
+# -- what each line has given back ---------------------------------------------------------------
+
+
+class LineRefundExceedsPaid(DomainError):
+    code = "line_refund_exceeds_paid"
+    status = 409
+    default_message = _("This would give back more than was paid for an order line.")
+
+
+def count_refund_on_lines(
+    *,
+    merchant_id: int,
+    kind: LineRefundKind | str,
+    reference: str,
+    lines: Sequence[tuple[int, int]],
+    parts: Sequence[tuple[str, int]],
+) -> None:
+    """Count a resolution's ``(order_line_id, amount_minor)`` against what was paid for each
+    line, recorded per part ``(idempotency_key, amount_minor)`` — a card refund's part on
+    each payment, or the one part of a transfer or a credit grant — once per key.
+
+    Lock order: the caller holds the order's payments when the money touches them; the
+    lines are locked next, all at once in primary-key order, and a store-credit account
+    after them. Every caller keeps that order, so two resolutions of one order queue
+    instead of deadlocking. More than a line has left raises ``LineRefundExceedsPaid``
+    before anything is written; the CHECK ``line_refund_within_paid`` backs that up.
+    """
+    wanted: dict[int, int] = {}
+    for line_id, amount in lines:
+        if amount < 0:
+            raise ValueError("line amounts must not be negative")
+        if amount:
+            wanted[line_id] = wanted.get(line_id, 0) + amount
+    if not wanted:
+        return
+    locked = {
+        line.pk: line
+        for line in OrderLine.objects.select_for_update()
+        .filter(merchant_id=merchant_id, pk__in=sorted(wanted))
+        .order_by("pk")
+    }
+    if len(locked) != len(wanted):
+        raise InvalidInput(_("This order has no such line."), field="lines")
+    keys = [key for key, _amount in parts]
+    if LineRefund.objects.filter(merchant_id=merchant_id, key__in=keys).exists():
+        return  # counted by an earlier call with the same keys
+    for line_id, amount in sorted(wanted.items()):
+        line = locked[line_id]
+        if line.refunded_minor + amount > line.paid_minor:
+            raise LineRefundExceedsPaid(
+                field="lines",
+                details={
+                    "line_ref": line.line_ref,
+                    "paid_minor": line.paid_minor,
+                    "refunded_minor": line.refunded_minor,
+                    "requested_minor": amount,
+                },
+            )
+    rows = split_lines_over_parts(sorted(wanted.items()), parts)
+    now = clock.now()
+    for line_id, amount in sorted(wanted.items()):
+        OrderLine.objects.filter(pk=line_id).update(refunded_minor=F("refunded_minor") + amount)
+    LineRefund.objects.bulk_create(
+        [
+            LineRefund(
+                merchant_id=merchant_id,
+                order_line_id=line_id,
+                key=key,
+                kind=kind,
+                reference=reference[:80],
+                amount_minor=amount,
+                created_at=now,
+            )
+            for key, line_id, amount in rows
+        ]
+    )
+
+
+def release_line_refunds(*, merchant_id: int, key: str) -> int:
+    """Give the lines back what the part ``key`` counted on them (money that never went
+    out, e.g. a refund the gateway refused); once, however often called. The caller holds
+    the transaction (and the payments, when it gives them back too). Returns the amount."""
+    rows = list(
+        LineRefund.objects.filter(merchant_id=merchant_id, key=key, released_at__isnull=True)
+        .order_by("order_line_id")
+        .values_list("pk", "order_line_id", "amount_minor")
+    )
+    if not rows:
+        return 0
+    list(
+        OrderLine.objects.select_for_update()
+        .filter(pk__in=sorted({line_id for _pk, line_id, _amount in rows}))
+        .order_by("pk")
+    )
+    now = clock.now()
+    released = 0
+    for pk, line_id, amount in rows:
+        # Compare-and-swap on the row: a second release of the same part gives nothing back.
+        if LineRefund.objects.filter(pk=pk, released_at__isnull=True).update(released_at=now):
+            OrderLine.objects.filter(pk=line_id).update(refunded_minor=F("refunded_minor") - amount)
+            released += amount
+    return released
+
+
+# -- replacement orders (exchanges) -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplacementLine:
+    """New units for an exchange, at the price agreed when it was asked, taxed like the
+    line of the original order they replace."""
+
+    variant_id: int
+    quantity: int
+    unit_price_minor: int
+    replaces_line_id: int
+
+
+def _replacement_data(
+    original: Order, number: str, lines: Sequence[ReplacementLine], now: datetime
+) -> tuple[OrderData, list[Variant]]:
+    by_id = {
+        v.pk: v
+        for v in Variant.objects.filter(
+            merchant_id=original.merchant_id, pk__in=[li.variant_id for li in lines]
+        ).select_related("product")
+    }
+    rates = dict(
+        OrderLine.objects.filter(
+            order_id=original.pk, pk__in=[li.replaces_line_id for li in lines]
+        ).values_list("pk", "tax_rate")
+    )
+    variants = [by_id[li.variant_id] for li in lines]
+    data = OrderData(
+        number=number,
+        currency=original.currency,
+        placed_at=now,
+        customer=CustomerData(),
+        lines=[
+            LineData(
+                line_ref=str(n),
+                sku=variant.sku,
+                title_en=variant.product.title_en,
+                title_ar=variant.product.title_ar,
+                quantity=li.quantity,
+                unit_price_minor=li.unit_price_minor,
+                tax_rate=rates.get(li.replaces_line_id, Decimal(0)),
+                delivered_quantity=0,
+            )
+            for n, (li, variant) in enumerate(zip(lines, variants, strict=True), start=1)
+        ],
+        payment_method=original.payment_method,
+        prices_include_tax=original.prices_include_tax,
+        shipping_country=original.shipping_country,
+        shipping_address=dict(original.shipping_address),
+    )
+    return data, variants
+
+
+def price_replacement(*, original_order_id: int, lines: Sequence[ReplacementLine]) -> int:
+    """What a replacement order of ``lines`` would total (tax added where the original's
+    prices exclude it): the figure an exchange weighs against the returned items."""
+    original = Order.objects.get(pk=original_order_id)
+    data, _variants = _replacement_data(original, "", lines, clock.now())
+    columns, _lines = order_columns(data)
+    return int(columns["total_minor"])
+
+
+def create_replacement_order(
+    *,
+    merchant_id: int,
+    original_order_id: int,
+    number: str,
+    lines: Sequence[ReplacementLine],
+    exchange_credit_minor: int,
+    collect_on_delivery: bool,
+    held: bool,
+    reference: str,
+) -> Order:
+    """The order that sends an exchange's new items (once per ``number``).
+
+    Its total is what the items cost; ``exchange_credit_minor`` of it (at most the total) is
+    paid by the returned items. The rest is collected in cash by the courier when
+    ``collect_on_delivery``, or paid by link first (``held``: the store gets the order only
+    once it is released). ``ReplacementOrderCreated`` tells the store connectors.
+    """
+    existing = Order.objects.filter(merchant_id=merchant_id, number=number).first()
+    if existing is not None:
+        return existing
+    if not lines or any(li.quantity < 1 or li.unit_price_minor < 0 for li in lines):
+        raise InvalidInput(_("A replacement needs at least one item."), field="lines")
+    with transaction.atomic():
+        original = Order.objects.select_related("customer").get(
+            pk=original_order_id, merchant_id=merchant_id
+        )
+        data, variants = _replacement_data(original, number, lines, clock.now())
+        columns, line_rows = order_columns(data)
+        total = int(columns["total_minor"])
+        credit = min(max(exchange_credit_minor, 0), total)
+        collect = total - credit if collect_on_delivery else 0
+        if collect:
+            columns["payment_method"] = PaymentMethod.CASH_ON_DELIVERY
+        order = Order.objects.create(
+            merchant_id=merchant_id,
+            number=number,
+            customer=original.customer,
+            kind=OrderKind.REPLACEMENT,
+            replaces=original,
+            replacement_status=ReplacementStatus.HELD if held else ReplacementStatus.READY,
+            exchange_credit_minor=credit,
+            collect_on_delivery_minor=collect,
+            **columns,
+        )
+        OrderLine.objects.bulk_create(
+            [
+                OrderLine(
+                    merchant_id=merchant_id,
+                    order=order,
+                    variant=variant,
+                    product=variant.product,
+                    **row,
+                )
+                for row, variant in zip(line_rows, variants, strict=True)
+            ]
+        )
+        record_event(
+            "ReplacementOrderCreated",
+            {
+                "order_id": order.pk,
+                "number": order.number,
+                "replaces_order_id": original.pk,
+                "replaces_number": original.number,
+                "reference": reference,
+                "status": order.replacement_status,
+                "total_minor": total,
+                "exchange_credit_minor": credit,
+                "collect_on_delivery_minor": collect,
+                "currency": order.currency,
+            },
+            merchant_id=merchant_id,
+            aggregate_type="order",
+            aggregate_id=order.pk,
+        )
+        return order
+
+
+def release_replacement_order(*, order_id: int, payment: PaymentData | None = None) -> bool:
+    """A held replacement may go to the store now (its difference was paid, recorded as
+    ``payment``); False when it wasn't held (already released, or cancelled)."""
+    with transaction.atomic():
+        released = Order.objects.filter(
+            pk=order_id, kind=OrderKind.REPLACEMENT, replacement_status=ReplacementStatus.HELD
+        ).update(replacement_status=ReplacementStatus.READY, updated_at=clock.now())
+        if not released:
+            return False
+        order = Order.objects.get(pk=order_id)
+        if payment is not None:
+            Payment.objects.create(
+                merchant_id=order.merchant_id,
+                order=order,
+                gateway=payment.gateway,
+                reference=payment.reference,
+                method=payment.method,
+                currency=order.currency,
+                captured_minor=payment.captured_minor,
+                card_last4=payment.card_last4,
+            )
+        record_event(
+            "ReplacementOrderReleased",
+            {"order_id": order.pk, "number": order.number, "status": order.replacement_status},
+            merchant_id=order.merchant_id,
+            aggregate_type="order",
+            aggregate_id=order.pk,
+        )
+        return True
+
+
+def cancel_replacement_order(*, order_id: int) -> bool:
+    """Withdraw a replacement the store hasn't been sent yet; False when it can't be."""
+    with transaction.atomic():
+        cancelled = Order.objects.filter(
+            pk=order_id,
+            kind=OrderKind.REPLACEMENT,
+            replacement_status__in=[ReplacementStatus.HELD, ReplacementStatus.READY],
+        ).update(replacement_status=ReplacementStatus.CANCELLED, updated_at=clock.now())
+        if not cancelled:
+            return False
+        order = Order.objects.get(pk=order_id)
+        record_event(
+            "ReplacementOrderCancelled",
+            {"order_id": order.pk, "number": order.number},
+            merchant_id=order.merchant_id,
+            aggregate_type="order",
+            aggregate_id=order.pk,
+        )
+        return True

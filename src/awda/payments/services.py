@@ -16,9 +16,11 @@ gives the reserved amount back to the payment.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
-from collections.abc import Iterator, Mapping
-from datetime import date, timedelta
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -28,14 +30,21 @@ from awda.core import clock
 from awda.core.db import lock_keys
 from awda.core.errors import DomainError, InvalidInput
 from awda.core.money import Money
-from awda.core.outbox import record_event
+from awda.core.outbox import record_event, record_events
 from awda.merchants.models import Merchant
-from awda.orders.models import PaymentMethod
-from awda.orders.services import count_refund_on_payments, lock_order_payments
-from awda.payments.gateways import ADAPTERS, build_gateway
+from awda.orders.models import LineRefundKind, PaymentMethod
+from awda.orders.services import (
+    count_refund_on_lines,
+    count_refund_on_payments,
+    lock_order_payments,
+    release_line_refunds,
+)
+from awda.payments.gateways import ADAPTERS, build_gateway, gateway_class
 from awda.payments.gateways.base import (
     Gateway,
     GatewayError,
+    PaymentLink,
+    PaymentLinkRequest,
     RefundRequest,
     RefundResult,
 )
@@ -100,14 +109,20 @@ def request_refund(
     amount: Money,
     idempotency_key: str,
     reference: str,
+    lines: Sequence[tuple[int, int]] | None = None,
 ) -> list[Refund]:
     """Reserve ``amount`` across the order's card and wallet payments (most recent first).
 
     Once per ``idempotency_key``: a repeat returns the first call's rows. Cash-on-delivery
     payments are refunded by bank transfer, not through a gateway, so they take no part.
+    ``lines`` — ``(order_line_id, amount_minor)`` adding up to ``amount`` — counts the
+    refund against what was paid for each line in the same transaction (payments locked
+    first, then the lines); more than a line has left refuses the whole refund. Only money
+    that belongs to no line (goodwill, shipping) leaves it out.
     """
     if not idempotency_key or len(idempotency_key) > 80:
         raise InvalidInput(_("An idempotency key of 1 to 80 characters is required."))
+    _check_lines(lines, amount)
     existing = _parts(merchant.pk, idempotency_key)
     if existing:
         return existing
@@ -137,6 +152,16 @@ def request_refund(
                     }
                 ) from None
             count_refund_on_payments(parts=parts)
+            if lines is not None:
+                # Each payment's part carries its own lines, so a part the gateway refuses
+                # gives back exactly those (``_to_review``).
+                count_refund_on_lines(
+                    merchant_id=merchant.pk,
+                    kind=LineRefundKind.REFUND,
+                    reference=reference,
+                    lines=lines,
+                    parts=[(_part_key(idempotency_key, pid), part) for pid, part in parts],
+                )
             by_id = {p.pk: p for p in payments}
             refunds = Refund.objects.bulk_create(
                 [
@@ -146,7 +171,7 @@ def request_refund(
                         gateway=by_id[payment_id].gateway,
                         amount_minor=part,
                         currency=amount.currency,
-                        idempotency_key=f"{idempotency_key}:p{payment_id}",
+                        idempotency_key=_part_key(idempotency_key, payment_id),
                         request_key=idempotency_key,
                         reference=reference,
                         created_at=now,
@@ -173,6 +198,19 @@ def request_refund(
         if existing:
             return existing
         raise
+
+
+def _part_key(request_key: str, payment_id: int) -> str:
+    return f"{request_key}:p{payment_id}"
+
+
+def _check_lines(lines: Sequence[tuple[int, int]] | None, amount: Money) -> None:
+    if lines is None:
+        return
+    if any(part < 0 for _line, part in lines) or sum(part for _line, part in lines) != (
+        amount.minor
+    ):
+        raise InvalidInput(_("The lines' amounts must add up to the amount."), field="lines")
 
 
 def _parts(merchant_id: int, request_key: str) -> list[Refund]:
@@ -274,7 +312,9 @@ def _to_review(refund: Refund, message: str) -> Refund:
             pk=refund.pk, status__in=[RefundStatus.PENDING, RefundStatus.SENT]
         ).update(status=RefundStatus.REVIEW, failure_message=message[:500], claimed_until=None)
         if updated:
+            # Payments before lines, as when the refund was reserved.
             count_refund_on_payments(parts=[(refund.payment_id, -refund.amount_minor)])
+            release_line_refunds(merchant_id=refund.merchant_id, key=refund.idempotency_key)
             record_event(
                 "RefundNeedsReview",
                 {"refund_id": refund.pk, "reference": refund.reference, "message": message[:500]},
@@ -297,15 +337,28 @@ def request_bank_payout(
     creditor_iban: str,
     idempotency_key: str,
     reference: str,
+    lines: Sequence[tuple[int, int]] | None = None,
 ) -> BankPayout:
-    """Queue a refund by bank transfer for the merchant's next transfer file (once per key)."""
+    """Queue a refund by bank transfer for the merchant's next transfer file (once per key).
+
+    ``lines`` counts it against what was paid for each order line, as ``request_refund``.
+    """
     existing = BankPayout.objects.filter(merchant=merchant, idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing
     if amount.minor <= 0:
         raise InvalidInput(_("A transfer must be of a positive amount."), field="amount")
+    _check_lines(lines, amount)
     try:
         with transaction.atomic():
+            if lines is not None:
+                count_refund_on_lines(
+                    merchant_id=merchant.pk,
+                    kind=LineRefundKind.BANK_TRANSFER,
+                    reference=reference,
+                    lines=lines,
+                    parts=[(idempotency_key, amount.minor)],
+                )
             payout = BankPayout.objects.create(
                 merchant=merchant,
                 reference=reference,
@@ -446,3 +499,248 @@ def mark_payout_file_paid(*, payout_file: PayoutFile) -> PayoutFile:
                 )
     payout_file.refresh_from_db()
     return payout_file
+
+
+# -- payment links (exchanges: a price difference, items never returned) --------------------
+
+
+class PaymentLinksUnavailable(DomainError):
+    code = "payment_links_unavailable"
+    status = 409
+    default_message = _("None of the store's payment gateways can send a payment link.")
+
+
+def payment_link_account(*, merchant_id: int) -> GatewayAccount | None:
+    """The merchant's first active gateway account that can make payment links, if any."""
+    for account in GatewayAccount.objects.filter(merchant_id=merchant_id, active=True).order_by(
+        "pk"
+    ):
+        if account.gateway in ADAPTERS and gateway_class(account.gateway).supports_payment_links:
+            return account
+    return None
+
+
+def create_payment_link(
+    *, merchant_id: int, request: PaymentLinkRequest
+) -> tuple[str, PaymentLink]:
+    """Ask the merchant's gateway for a link the shopper pays (an HTTP call: never inside a
+    transaction); returns the gateway's code and the link. Raises ``PaymentLinksUnavailable``
+    or the gateway's ``GatewayError`` (``retryable`` when the outcome is unknown)."""
+    account = payment_link_account(merchant_id=merchant_id)
+    if account is None:
+        raise PaymentLinksUnavailable()
+    with _using(account) as gateway:
+        return account.gateway, gateway.create_payment_link(request)
+
+
+# -- reconciliation against the gateways' own records -------------------------------------------
+
+RECONCILE_WINDOW = timedelta(days=3)
+# How the adapters say "no such refund": the sandbox and Moyasar, Stripe, a bare HTTP 404.
+_ABSENT_CODES = frozenset({"not_found", "resource_missing", "http_404"})
+
+
+@dataclass
+class Reconciliation:
+    """What one pass found. ``checked``: refunds asked about. ``settled``: finished at the
+    gateway while still open here, now settled as the send job would have (one
+    ``RefundIssued``). ``refused``: refused there while open here, to review the usual way.
+    ``mismatches``: our record and the gateway's disagree (to review, ``RefundMismatchFound``).
+    ``unanswered``: the gateway could not say (unreachable, no active account); next pass."""
+
+    checked: int = 0
+    settled: int = 0
+    refused: int = 0
+    mismatches: int = 0
+    unanswered: int = 0
+    mismatched_ids: list[int] = field(default_factory=list)
+
+
+def reconcile_refunds(
+    *, merchant: Merchant | None = None, since: datetime | None = None
+) -> Reconciliation:
+    """Compare refunds sent or confirmed since ``since`` (default: the last three days) with
+    what their gateway holds now, and act on any difference.
+
+    Open here (``sent``) and finished there: settled, as the send job would have; refused
+    there: to review. Confirmed here (``succeeded``) but failed or cancelled there, unknown
+    there, or of another amount: to review with the gateway's words, counted as a mismatch.
+    ``pending`` refunds are left out: ``sent`` is committed before any call, so a gateway has
+    never seen them (the send job owns them). No transaction is held while a gateway is
+    asked, and an open refund is claimed first, as ``execute_refund`` claims it, so the two
+    never talk to the gateway about one refund at once.
+    """
+    rows = Refund.objects.filter(
+        status__in=[RefundStatus.SENT, RefundStatus.SUCCEEDED],
+        created_at__gte=since if since is not None else clock.now() - RECONCILE_WINDOW,
+    )
+    if merchant is not None:
+        rows = rows.filter(merchant_id=merchant.pk)
+    summary = Reconciliation()
+    listed = rows.order_by("merchant_id", "gateway", "pk").values_list(
+        "merchant_id", "gateway", "pk"
+    )
+    for (merchant_id, code), group in itertools.groupby(listed, key=lambda row: row[:2]):
+        ids = [pk for _merchant, _code, pk in group]
+        account = GatewayAccount.objects.filter(
+            merchant_id=merchant_id, gateway=code, active=True
+        ).first()
+        if account is None or code not in ADAPTERS:
+            summary.unanswered += len(ids)
+            continue
+        with _using(account) as gateway:
+            for refund_id in ids:
+                _reconcile(gateway, refund_id, summary)
+    return summary
+
+
+def _reconcile(gateway: Gateway, refund_id: int, summary: Reconciliation) -> None:
+    refund = Refund.objects.select_related("payment").get(pk=refund_id)
+    if refund.status == RefundStatus.SENT:
+        now = clock.now()
+        claimed = Refund.objects.filter(
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+            pk=refund.pk,
+            status=RefundStatus.SENT,
+        ).update(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+        if not claimed:
+            return  # a worker is asking the gateway about it right now
+    elif refund.status != RefundStatus.SUCCEEDED:
+        return  # moved on since it was listed
+    summary.checked += 1
+    try:
+        found, words = _gateway_record(gateway, refund)
+    except GatewayError:
+        _unclaim(refund)
+        summary.unanswered += 1
+        return
+    if refund.status == RefundStatus.SENT:
+        _reconcile_open(refund, found, words, summary)
+    else:
+        _reconcile_confirmed(refund, found, words, summary)
+
+
+def _gateway_record(gateway: Gateway, refund: Refund) -> tuple[RefundResult | None, str]:
+    """The gateway's refund (by its id when we have it, else by our key), or None and the
+    gateway's words for "not there"."""
+    if refund.gateway_refund_id:
+        try:
+            return gateway.fetch_refund(refund_id=refund.gateway_refund_id), ""
+        except GatewayError as exc:
+            if exc.code not in _ABSENT_CODES:
+                raise
+            return None, exc.message
+    found = gateway.find_refund(
+        payment_reference=refund.payment.reference, idempotency_key=refund.idempotency_key
+    )
+    return found, "" if found else f"no refund of {refund.payment.reference} carries our key"
+
+
+def _reconcile_open(
+    refund: Refund, found: RefundResult | None, words: str, summary: Reconciliation
+) -> None:
+    if found is None:
+        if refund.gateway_refund_id:  # the gateway named it once, and now knows it not
+            _mismatch(refund, "absent", words, None, summary, give_back=False)
+        else:
+            # Never arrived (or the answer is still on its way): the send job asks again,
+            # under the same key, once the claim allows.
+            _unclaim(refund)
+        return
+    if _other_amount(refund, found):
+        _mismatch(refund, "amount", _amount_words(refund, found), found, summary, give_back=False)
+        return
+    settled = _settle(refund, found)
+    if settled.status == RefundStatus.SUCCEEDED:
+        summary.settled += 1
+    elif settled.status == RefundStatus.REVIEW:
+        summary.refused += 1
+
+
+def _reconcile_confirmed(
+    refund: Refund, found: RefundResult | None, words: str, summary: Reconciliation
+) -> None:
+    if found is None:
+        _mismatch(refund, "absent", words, None, summary, give_back=False)
+    elif found.status in (GatewayStatus.FAILED, GatewayStatus.CANCELLED):
+        # The money went back to the merchant (a card closed since, a reversal): it never
+        # reached the shopper, so the payment gets the amount back, as for a refusal.
+        words = found.failure_message or f"refund {found.status}"
+        _mismatch(refund, str(found.status), words, found, summary, give_back=True)
+    elif _other_amount(refund, found):
+        _mismatch(refund, "amount", _amount_words(refund, found), found, summary, give_back=False)
+    # PENDING: nothing is concluded from it (an adapter reads words it doesn't know so).
+
+
+def _other_amount(refund: Refund, found: RefundResult) -> bool:
+    if found.amount_minor != refund.amount_minor:
+        return True
+    # An adapter that can't tell the currency says nothing about it.
+    return bool(found.currency) and found.currency.upper() != refund.currency.upper()
+
+
+def _amount_words(refund: Refund, found: RefundResult) -> str:
+    return (
+        f"the gateway's refund {found.refund_id} is {found.amount_minor} {found.currency},"
+        f" ours {refund.amount_minor} {refund.currency}"
+    )
+
+
+def _mismatch(
+    refund: Refund,
+    kind: str,
+    words: str,
+    found: RefundResult | None,
+    summary: Reconciliation,
+    *,
+    give_back: bool,
+) -> None:
+    """Our record and the gateway's disagree: staff decide, with the gateway's words.
+
+    ``give_back`` only when the gateway says the money did not move; otherwise the amount
+    stays counted on the payment, so nothing is refunded on top of what may have left.
+    """
+    message = f"reconciliation ({kind}): {words}"[:500]
+    with transaction.atomic():
+        updated = Refund.objects.filter(pk=refund.pk, status=refund.status).update(
+            status=RefundStatus.REVIEW, failure_message=message, claimed_until=None
+        )
+        if not updated:
+            return
+        if give_back:
+            # Payments before lines, as when the refund was reserved.
+            count_refund_on_payments(parts=[(refund.payment_id, -refund.amount_minor)])
+            release_line_refunds(merchant_id=refund.merchant_id, key=refund.idempotency_key)
+        record_events(
+            [
+                (
+                    "RefundNeedsReview",
+                    {"refund_id": refund.pk, "reference": refund.reference, "message": message},
+                ),
+                (
+                    "RefundMismatchFound",
+                    {
+                        "refund_id": refund.pk,
+                        "reference": refund.reference,
+                        "kind": kind,
+                        "recorded_status": refund.status,
+                        "amount_minor": refund.amount_minor,
+                        "currency": refund.currency,
+                        "gateway_refund_id": found.refund_id if found else "",
+                        "gateway_status": str(found.status) if found else "",
+                        "gateway_amount_minor": found.amount_minor if found else None,
+                        "amount_given_back": give_back,
+                        "message": message,
+                    },
+                ),
+            ],
+            merchant_id=refund.merchant_id,
+            aggregate_type="refund",
+            aggregate_id=refund.pk,
+        )
+    summary.mismatches += 1
+    summary.mismatched_ids.append(refund.pk)
+
+
+def _unclaim(refund: Refund) -> None:
+    Refund.objects.filter(pk=refund.pk, status=RefundStatus.SENT).update(claimed_until=None)

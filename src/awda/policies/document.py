@@ -154,6 +154,14 @@ def _outcome_problems(values: Mapping[str, Any]) -> list[tuple[str, str, object]
         problems.append(
             ("keep_item_threshold_minor", "the keep_item method needs a threshold above 0", 0)
         )
+    if values["instant_exchange"] and values["instant_exchange_max_minor"] == 0:
+        problems.append(
+            (
+                "instant_exchange_max_minor",
+                "an instant exchange needs a cap above 0 on the replacement's value",
+                0,
+            )
+        )
     if "exchange" in values["resolutions"] and values["exchange_scope"] == "none":
         problems.append(
             (
@@ -191,6 +199,11 @@ class Outcome(_Model):
     exchange_scope: ExchangeScope = "same_product"
     exchange_price_higher: HigherPriceHandling = "charge_link"
     exchange_price_lower: LowerPriceHandling = "refund_difference"
+    # Ship the replacement at approval, before the return arrives, for replacements worth up
+    # to the cap (a customer whose earlier return arrived missing or wrong, or who has
+    # another instant exchange still out, waits for the parcel as everyone else does).
+    instant_exchange: Flag = False
+    instant_exchange_max_minor: Minor = 0
     unshipped_expiry_days: ExpiryDays = 14
 
     @model_validator(mode="after")
@@ -225,6 +238,8 @@ class OutcomePatch(_Model):
     exchange_scope: ExchangeScope | None = None
     exchange_price_higher: HigherPriceHandling | None = None
     exchange_price_lower: LowerPriceHandling | None = None
+    instant_exchange: Flag | None = None
+    instant_exchange_max_minor: Minor | None = None
     unshipped_expiry_days: ExpiryDays | None = None
 
     def changes(self) -> dict[str, Any]:

@@ -41,7 +41,15 @@ _GROUPS: tuple[tuple[str, SectionKey, frozenset[str]], ...] = (
     (
         "exchange",
         "money",
-        frozenset({"exchange_scope", "exchange_price_higher", "exchange_price_lower"}),
+        frozenset(
+            {
+                "exchange_scope",
+                "exchange_price_higher",
+                "exchange_price_lower",
+                "instant_exchange",
+                "instant_exchange_max_minor",
+            }
+        ),
     ),
     (
         "shipping",
@@ -313,6 +321,14 @@ def _exchange(page: _Page, v: Mapping[str, Any], rule: Rule | None) -> list[str]
         points.append(gettext("If it costs less, we refund the difference."))
     else:
         points.append(gettext("If it costs less, you get the difference as store credit."))
+    if v["instant_exchange"] and v["instant_exchange_max_minor"]:
+        points.append(
+            gettext(
+                "Replacements worth up to %(amount)s ship as soon as your exchange is approved, "
+                "before your return reaches us; if it never arrives, you pay for the items."
+            )
+            % {"amount": page.money(v["instant_exchange_max_minor"])}
+        )
     return points
 
 

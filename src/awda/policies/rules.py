@@ -104,6 +104,8 @@ class EffectiveOutcome:
     exchange_scope: ExchangeScope
     exchange_price_higher: HigherPriceHandling
     exchange_price_lower: LowerPriceHandling
+    instant_exchange: bool
+    instant_exchange_max_minor: int
     unshipped_expiry_days: int
 
 

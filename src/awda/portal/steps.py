@@ -15,7 +15,7 @@ from functools import wraps
 from typing import Any, Concatenate, ParamSpec
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db.models import Q
+from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -303,7 +303,10 @@ def _exchange_options(
         and li.product.category_id is not None
         and scopes.get(li.line_ref) == "any_product"
     }
-    in_stock = Stock.objects.for_merchant(merchant).filter(on_hand__gt=0).values("variant")
+    # Units held for other shoppers' exchanges are not on offer.
+    in_stock = (
+        Stock.objects.for_merchant(merchant).filter(on_hand__gt=F("reserved")).values("variant")
+    )
     variants = (
         Variant.objects.for_merchant(merchant)
         .filter(pk__in=in_stock)

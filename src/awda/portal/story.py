@@ -12,12 +12,15 @@ from django.utils.translation import gettext as _
 from awda.core.formatting import FormatOptions, format_money
 from awda.returns.models import ReturnMethod, ReturnStatus
 from awda.returns.selectors import ReturnSummary, TimelineFact
+from awda.wallet.models import CreditAccount
+from awda.wallet.selectors import balance_of
 
 
 @dataclass(frozen=True)
 class StoryLine:
     at: datetime
     text: str
+    url: str = ""  # a link the line asks the shopper to follow (pay an exchange's difference)
 
 
 def _status_sentence(status: str) -> str:
@@ -31,6 +34,9 @@ def _status_sentence(status: str) -> str:
         ReturnStatus.IN_TRANSIT: _("Your parcel is on its way to the store."),
         ReturnStatus.DELIVERED: _("Your parcel reached the store."),
         ReturnStatus.RECEIVED: _("The store received your items."),
+        ReturnStatus.IN_REVIEW: _(
+            "The store is checking what arrived against the money already sent back to you."
+        ),
         ReturnStatus.COMPLETED: _("Your return is complete."),
     }
     return str(sentences.get(status, status))
@@ -62,17 +68,97 @@ def _money_sentence(entry: TimelineFact, options: FormatOptions) -> str:
     return _("Store credit of %(amount)s was added to your account.") % {"amount": amount}
 
 
+_EXCHANGE_KINDS = frozenset(
+    {
+        "exchange_issued",
+        "exchange_payment_link",
+        "exchange_difference_paid",
+        "exchange_charged",
+        "exchange_review",
+    }
+)
+
+
+def _exchange_line(entry: TimelineFact, options: FormatOptions, paid: set[str]) -> StoryLine:
+    """An exchange's step: the replacement, and what happens to the price difference."""
+    lang = "ar" if (get_language() or "en").startswith("ar") else "en"
+    data = entry.data
+    values = {
+        "amount": format_money(
+            int(data.get("amount_minor", 0)),
+            str(data.get("currency", "")),
+            lang,
+            arabic_digits=options.arabic_digits,
+        ),
+        "order": str(data.get("order_number", "")),
+    }
+    kind, url = entry.kind, ""
+    if kind == "exchange_issued":
+        by_handling: dict[str, str] = {
+            "charge_link": _(
+                "Your replacement (order %(order)s) is ready: it ships once you pay the "
+                "difference of %(amount)s."
+            ),
+            "collect_on_delivery": _(
+                "Your replacement (order %(order)s) is on its way. The difference of "
+                "%(amount)s will be collected in cash on delivery."
+            ),
+            "refund": _(
+                "Your replacement (order %(order)s) is on its way, and the difference of "
+                "%(amount)s is being refunded to your original payment."
+            ),
+            "bank_transfer": _(
+                "Your replacement (order %(order)s) is on its way, and the difference of "
+                "%(amount)s will be sent to your bank account."
+            ),
+            "store_credit": _(
+                "Your replacement (order %(order)s) is on its way, and the difference of "
+                "%(amount)s was added to your store credit."
+            ),
+        }
+        text = by_handling.get(
+            str(data.get("handling", "")), _("Your replacement (order %(order)s) is on its way.")
+        )
+    elif kind == "exchange_payment_link" and data.get("purpose") == "unreturned":
+        text = _(
+            "The items you exchanged didn't come back to the store, so they are charged: "
+            "pay %(amount)s with this link."
+        )
+        url = "" if "unreturned" in paid else str(data.get("url", ""))
+    elif kind == "exchange_payment_link":
+        text = _("Pay the difference of %(amount)s with this link and your replacement ships.")
+        url = "" if "difference" in paid else str(data.get("url", ""))
+    elif kind == "exchange_difference_paid":
+        text = _(
+            "Thank you: the difference of %(amount)s was paid. Your replacement is on its way."
+        )
+    elif kind == "exchange_charged":
+        text = _("Thank you: the payment of %(amount)s for the items not returned was received.")
+    else:
+        text = _("The store is checking your exchange and will contact you.")
+    return StoryLine(at=entry.at, text=str(text) % values, url=url)
+
+
 def for_return(
     timeline: Iterable[TimelineFact], options: FormatOptions | None = None
 ) -> list[StoryLine]:
     """Newest first: what happened to the return and its money, in the shopper's words."""
     options = options or FormatOptions()
+    timeline = list(timeline)
+    # A payment link already paid is not offered again.
+    paid = {
+        "difference" if e.kind == "exchange_difference_paid" else "unreturned"
+        for e in timeline
+        if e.kind in ("exchange_difference_paid", "exchange_charged")
+    }
     lines = []
     for entry in timeline:
         if entry.kind == "status_changed" and entry.to_status:
             lines.append(StoryLine(at=entry.at, text=_status_sentence(entry.to_status)))
         elif entry.kind in ("refund_issued", "store_credit_issued"):
             lines.append(StoryLine(at=entry.at, text=_money_sentence(entry, options)))
+        elif entry.kind in _EXCHANGE_KINDS:
+            lines.append(_exchange_line(entry, options, paid))
     # Oldest first in, newest first out; facts of the same minute keep their order reversed.
     return lines[::-1]
 
@@ -95,4 +181,31 @@ def next_step(ret: ReturnSummary) -> str:
         return str(by_method.get(ret.method, ""))
     if ret.status == ReturnStatus.PENDING_REVIEW:
         return _("The store will check your return and e-mail you.")
-    return ""
+    if ret.status == ReturnStatus.IN_REVIEW:
+        return _("Something in your parcel needs a closer look; the store will contact you.")
+    return _store_credit_left(ret)
+
+
+def _store_credit_left(ret: ReturnSummary) -> str:
+    """Once the return's store credit is granted: what the shopper has left to spend (the
+    store's checkout lowers it), so the page stays true after a purchase with the code."""
+    if not any(fact.kind == "store_credit_issued" for fact in ret.timeline):
+        return ""  # no query for the returns that brought no store credit
+    account = (
+        CreditAccount.objects.select_related("merchant")
+        .filter(customer__returns__pk=ret.id, currency=ret.currency)
+        .first()
+    )
+    if account is None:
+        return ""
+    left = balance_of(account).balance
+    lang = "ar" if (get_language() or "en").startswith("ar") else "en"
+    amount = format_money(
+        left.minor, left.currency, lang, arabic_digits=account.merchant.arabic_digits
+    )
+    if not left.minor:
+        return _("You have spent all your store credit.")
+    return _(
+        "Your store credit balance is %(amount)s: spend it at checkout with the code we "
+        "e-mailed you."
+    ) % {"amount": amount}

@@ -23,6 +23,9 @@ class ReturnStatus(models.TextChoices):
     IN_TRANSIT = "in_transit", _("In transit")
     DELIVERED = "delivered", _("Delivered to the warehouse")
     RECEIVED = "received", _("Received")
+    # Received, and money sent before the warehouse looked turned out not to be due (an item
+    # missing, wrong or rejected): a person settles it before the return can complete.
+    IN_REVIEW = "in_review", _("Received, money in review")
     COMPLETED = "completed", _("Completed")
     CANCELLED = "cancelled", _("Cancelled")
     EXPIRED = "expired", _("Expired")
@@ -177,6 +180,10 @@ class ReturnItem(MerchantOwned):
     received_quantity = models.PositiveIntegerField(default=0)
     condition = models.CharField(max_length=20, choices=Condition.choices, blank=True)
     decision = models.CharField(max_length=20, choices=Decision.choices, default=Decision.PENDING)
+    decision_note = models.TextField(blank=True)  # the warehouse's words, e.g. why rejected
+    # Money already sent for this item when it turned out missing, wrong or rejected: what a
+    # person has to settle (set once; credit clawed back is on the timeline and the ledger).
+    at_stake_minor = models.BigIntegerField(default=0)
     disposition = models.CharField(max_length=20, choices=Disposition.choices, blank=True)
 
     class Meta:
@@ -187,6 +194,9 @@ class ReturnItem(MerchantOwned):
             models.CheckConstraint(
                 condition=Q(received_quantity__lte=models.F("quantity")),
                 name="return_item_received_within_quantity",
+            ),
+            models.CheckConstraint(
+                condition=Q(at_stake_minor__gte=0), name="return_item_at_stake_not_negative"
             ),
             models.UniqueConstraint(
                 fields=["return_request", "order_line"], name="one_item_per_line_per_return"

@@ -20,13 +20,18 @@ TRANSITIONS: Mapping[str, Mapping[S, S]] = {
     "record_delivery": {S.APPROVED: S.DELIVERED, S.IN_TRANSIT: S.DELIVERED},
     # A parcel can reach the warehouse before the carrier's events do (or be handed in).
     "record_receipt": {S.APPROVED: S.RECEIVED, S.IN_TRANSIT: S.RECEIVED, S.DELIVERED: S.RECEIVED},
-    # Keep-item returns complete straight from approved; others once received and decided.
-    "complete": {S.RECEIVED: S.COMPLETED, S.APPROVED: S.COMPLETED},
+    # Money sent before the warehouse looked turned out not to be due: a person settles it.
+    "hold_for_review": {S.RECEIVED: S.IN_REVIEW},
+    # Keep-item returns complete straight from approved; others once received and decided
+    # (or, held for review, once a person settled the money).
+    "complete": {S.RECEIVED: S.COMPLETED, S.APPROVED: S.COMPLETED, S.IN_REVIEW: S.COMPLETED},
 }
 
 TERMINAL: frozenset[S] = frozenset({S.REJECTED, S.COMPLETED, S.CANCELLED, S.EXPIRED})
 # Ending in these gives the units back: they can be returned again.
 RELEASES_UNITS: frozenset[S] = frozenset({S.REJECTED, S.CANCELLED, S.EXPIRED})
+# The warehouse may inspect (decide) items once the parcel is received, in review or not.
+INSPECTABLE: frozenset[S] = frozenset({S.RECEIVED, S.IN_REVIEW})
 
 
 def next_status(current: str, action: str) -> S | None:

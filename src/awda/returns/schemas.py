@@ -8,6 +8,8 @@ from typing import Any
 from ninja import Schema
 from pydantic import BaseModel, ConfigDict, Field
 
+from awda.exchanges.schemas import ExchangeItemOut, ExchangeOut, PaymentLinkOut
+from awda.exchanges.selectors import exchange_for_return
 from awda.returns.models import Resolution, Return, ReturnItem, ReturnMethod
 from awda.returns.rules import allowed_actions
 from awda.returns.services import ItemRequest
@@ -114,10 +116,36 @@ class ReturnOut(ReturnSummaryOut):
     quote: dict[str, Any]
     items: list[ReturnItemOut]
     timeline: list[TimelineOut]
+    exchange: ExchangeOut | None = None
 
     @staticmethod
     def resolve_customer_email(obj: Return) -> str:
         return obj.customer.email
+
+    @staticmethod
+    def resolve_exchange(obj: Return) -> ExchangeOut | None:
+        if not any(i.resolution == Resolution.EXCHANGE for i in obj.items.all()):
+            return None  # no query for the returns without an exchange
+        view = exchange_for_return(return_id=obj.pk)
+        if view is None:
+            return None
+        return ExchangeOut(
+            status=view.status,
+            items=[ExchangeItemOut(**vars(item)) for item in view.items],
+            currency=view.currency,
+            replacement_value_minor=view.replacement_value_minor,
+            credit_minor=view.credit_minor,
+            difference_minor=view.difference_minor,
+            difference_handling=view.difference_handling,
+            replacement_order_number=view.replacement_order_number,
+            replacement_status=view.replacement_status,
+            collect_on_delivery_minor=view.collect_on_delivery_minor,
+            instant=view.instant,
+            originals=view.originals,
+            unreturned_minor=view.unreturned_minor,
+            unreturned_action=view.unreturned_action,
+            payment_links=[PaymentLinkOut(**vars(p)) for p in view.payments],
+        )
 
     @staticmethod
     def resolve_allowed_actions(obj: Return) -> list[str]:

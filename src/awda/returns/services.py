@@ -16,23 +16,28 @@ from django.utils.translation import gettext_lazy as _
 from awda.catalog.models import Variant
 from awda.core import clock
 from awda.core.db import loaded_instance
-from awda.core.errors import InvalidInput, InvalidTransition, NotFound
+from awda.core.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from awda.core.ids import new_return_number, normalise_return_number
-from awda.core.money import Money
+from awda.core.money import Money, round_minor
 from awda.core.outbox import record_event, record_events
+from awda.exchanges import selectors as exchange_selectors
+from awda.exchanges import services as exchanges
 from awda.merchants.models import Merchant
-from awda.orders.models import Customer, Order, OrderLine
+from awda.orders.models import Customer, LineRefund, LineRefundKind, Order, OrderLine
 from awda.orders.selectors import (
     LineSnapshot,
     OrderSnapshot,
     get_order_lines,
     lock_order_lines,
 )
+from awda.orders.services import count_refund_on_lines
 from awda.payments.services import request_bank_payout, request_refund
 from awda.policies.rules import LineDecision, evaluate_line
 from awda.policies.selectors import active_compiled_policy, active_policy, facts_for_order
 from awda.returns import errors
 from awda.returns.models import (
+    Condition,
+    Decision,
     Reception,
     Resolution,
     Return,
@@ -44,9 +49,14 @@ from awda.returns.models import (
 )
 from awda.returns.photos import attach_photos
 from awda.returns.quote import QuoteLine, ReturnQuote, quote_return
-from awda.returns.rules import RELEASES_UNITS, TERMINAL, next_status
-from awda.returns.selectors import active_reason_parents, money_by_resolution, reasons_cache
-from awda.wallet.services import grant_store_credit
+from awda.returns.rules import INSPECTABLE, RELEASES_UNITS, TERMINAL, next_status
+from awda.returns.selectors import (
+    ResolutionMoney,
+    active_reason_parents,
+    money_by_resolution,
+    reasons_cache,
+)
+from awda.wallet.services import claw_back_store_credit, grant_store_credit
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,14 @@ class ReceivedItem:
     line_ref: str
     quantity: int
     reception: str = Reception.RECEIVED
+
+
+@dataclass(frozen=True)
+class InspectedItem:
+    line_ref: str
+    condition: str  # Condition; may stay empty for an item that never arrived
+    decision: str  # Decision.ACCEPTED or Decision.REJECTED
+    note: str = ""  # the warehouse's words: why rejected, what was seen
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -99,6 +117,7 @@ _EVENT_FOR_STATUS: dict[str, str] = {
     ReturnStatus.IN_TRANSIT: "FirstScanRecorded",
     ReturnStatus.DELIVERED: "ParcelDelivered",
     ReturnStatus.RECEIVED: "ReturnReceived",
+    ReturnStatus.IN_REVIEW: "ReturnHeldForReview",
     ReturnStatus.COMPLETED: "ReturnCompleted",
 }
 
@@ -159,6 +178,7 @@ def _release_units(ret: Return) -> None:
         OrderLine.objects.filter(pk=line_id).update(
             returned_quantity=F("returned_quantity") - quantity
         )
+    exchanges.release_exchange(return_id=ret.pk)  # stock held for an exchange goes back
 
 
 def _load_for_update(merchant: Merchant, number: str) -> Return:
@@ -557,6 +577,8 @@ def _request_return(
         ):
             if item.photo_ids:
                 attach_photos(merchant=merchant, item=new_item, photo_ids=item.photo_ids)
+        if any(item.resolution == Resolution.EXCHANGE for item in items):
+            _open_exchange(ret, plan, items, new_items)  # stock held, or out of stock
         note = ("photos_required" if photos_missing else "manual_review") if needs_review else ""
         entries = TimelineEntry.objects.bulk_create(
             [
@@ -837,7 +859,214 @@ def record_receipt(
                         )
                     item.received_quantity, item.reception = got.quantity, got.reception
             item.save(update_fields=["received_quantity", "reception"])
+        _hold_money_at_stake(ret, return_items, actor=actor, now=now)
         return ret
+
+
+_DECIDED = frozenset({Decision.ACCEPTED, Decision.REJECTED})
+
+
+def record_inspection(
+    *, merchant: Merchant, number: str, actor: str, items: Sequence[InspectedItem]
+) -> Return:
+    """The warehouse looked at the items: each one's condition, accepted or rejected.
+
+    Valid once the parcel is received. Items may be decided over several calls; a decided
+    item keeps its decision (the same one again changes nothing, another is refused: a
+    person changes it). Only an item received in full, as returned, can be accepted. When
+    the last item is decided, ``ReturnInspected`` is recorded, once: an ``inspected``
+    refund timing moves the money then, for the accepted items. Money already sent for an
+    item now rejected is held for review (``_hold_money_at_stake``).
+    """
+    _validate_inspection(items)
+    with transaction.atomic():
+        ret = _load_for_update(merchant, number)
+        if ret.status not in INSPECTABLE:
+            raise InvalidTransition(
+                details={"current_status": ret.status, "action": "record_inspection"}
+            )
+        now = clock.now()
+        return_items = list(
+            ReturnItem.objects.filter(return_request=ret)
+            .select_related("order_line")
+            .order_by("pk")
+        )
+        by_ref = {item.order_line.line_ref: item for item in return_items}
+        was_decided = all(item.decision in _DECIDED for item in return_items)
+        for i, got in enumerate(items):
+            item = by_ref.get(got.line_ref)
+            if item is None:
+                raise NotFound(
+                    _("This return has no such item."),
+                    field=f"items.{i}.line_ref",
+                    details={"line_ref": got.line_ref},
+                )
+            if item.decision in _DECIDED:
+                if item.decision == got.decision:
+                    continue  # a repeat: a double click, a replayed request
+                raise Conflict(
+                    _("This item was already decided; a person can change the decision."),
+                    field=f"items.{i}.decision",
+                    details={"line_ref": got.line_ref, "decision": item.decision},
+                )
+            if got.decision == Decision.ACCEPTED and (
+                item.reception != Reception.RECEIVED or item.received_quantity < item.quantity
+            ):
+                raise InvalidInput(
+                    _("Only an item received in full, as returned, can be accepted."),
+                    field=f"items.{i}.decision",
+                    details={"line_ref": got.line_ref, "reception": item.reception},
+                )
+            if not got.condition and item.reception != Reception.MISSING:
+                raise InvalidInput(_("Grade the item's condition."), field=f"items.{i}.condition")
+            item.condition, item.decision = got.condition, got.decision
+            item.decision_note = got.note.strip()
+            item.save(update_fields=["condition", "decision", "decision_note"])
+            _timeline(
+                ret,
+                kind="item_inspected",
+                actor=actor,
+                at=now,
+                note=item.decision_note,
+                data={
+                    "item_id": item.pk,
+                    "line_ref": got.line_ref,
+                    "condition": item.condition,
+                    "decision": item.decision,
+                },
+            )
+        _hold_money_at_stake(ret, return_items, actor=actor, now=now)
+        if not was_decided and all(item.decision in _DECIDED for item in return_items):
+            record_event(
+                "ReturnInspected",
+                _event_payload(
+                    ret,
+                    accepted=[
+                        it.order_line.line_ref
+                        for it in return_items
+                        if it.decision == Decision.ACCEPTED
+                    ],
+                    rejected=[
+                        it.order_line.line_ref
+                        for it in return_items
+                        if it.decision == Decision.REJECTED
+                    ],
+                ),
+                merchant_id=ret.merchant_id,
+                aggregate_type="return",
+                aggregate_id=ret.pk,
+            )
+        return ret
+
+
+def _validate_inspection(items: Sequence[InspectedItem]) -> None:
+    if not items:
+        raise InvalidInput(_("Inspect at least one item."), field="items")
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        if item.line_ref in seen:
+            raise InvalidInput(_("Each item may appear once."), field=f"items.{i}.line_ref")
+        seen.add(item.line_ref)
+        if item.decision not in _DECIDED:
+            raise InvalidInput(_("Accept or reject the item."), field=f"items.{i}.decision")
+        if item.condition and item.condition not in Condition.values:
+            raise InvalidInput(_("Unknown condition."), field=f"items.{i}.condition")
+
+
+def _not_due_because(item: ReturnItem) -> str:
+    """Why the warehouse found an item not due its money ("" when it found nothing wrong)."""
+    if item.decision == Decision.REJECTED:
+        return "rejected"
+    if item.reception in (Reception.MISSING, Reception.WRONG_ITEM):
+        return str(item.reception)
+    if item.reception == Reception.RECEIVED and item.received_quantity < item.quantity:
+        return "short"  # fewer units than returned: a person decides what is due
+    return ""
+
+
+def _credit_values(ret: Return, items: Sequence[ReturnItem]) -> dict[int, int]:
+    """Each store-credit item's credit: its refund plus its share of the return's bonus,
+    shared over every item by refund as ``money_by_resolution`` does (so they add up)."""
+    bonus = Money(ret.store_credit_total_minor - ret.refund_total_minor, ret.currency)
+    shares = bonus.allocate([i.refund_minor for i in items]) if items else []
+    return {
+        item.pk: item.refund_minor + share.minor
+        for item, share in zip(items, shares, strict=True)
+        if item.resolution == Resolution.STORE_CREDIT
+    }
+
+
+def _hold_money_at_stake(
+    ret: Return, items: Sequence[ReturnItem], *, actor: str, now: datetime
+) -> None:
+    """Money already sent for items the warehouse found missing, wrong or rejected: the
+    return goes to review, each such item's amount goes on the timeline, and its unused
+    store credit is clawed back (at most the balance; the rest recorded as not recovered).
+    Card refunds and bank transfers already sent are not reversed: a person decides.
+
+    What was sent for an item is read from the line refunds the return's resolutions
+    counted (``orders.LineRefund``, by the return's number): a refund the gateway refused
+    gave its lines back, so it is not at stake. Each item is held once (``at_stake_minor``).
+    """
+    suspect = [i for i in items if _not_due_because(i) and not i.at_stake_minor]
+    if not suspect:
+        return
+    sent: dict[tuple[int, str], int] = {}
+    for line_id, kind, amount in LineRefund.objects.filter(
+        merchant_id=ret.merchant_id,
+        reference=ret.number,
+        order_line_id__in=[i.order_line_id for i in suspect],
+        released_at__isnull=True,
+    ).values_list("order_line_id", "kind", "amount_minor"):
+        sent[(line_id, kind)] = sent.get((line_id, kind), 0) + amount
+    credit_values = _credit_values(ret, items)
+    held: list[tuple[ReturnItem, int, int, int]] = []
+    for item in suspect:
+        card = sent.get((item.order_line_id, LineRefundKind.REFUND), 0)
+        transfer = sent.get((item.order_line_id, LineRefundKind.BANK_TRANSFER), 0)
+        credited = sent.get((item.order_line_id, LineRefundKind.STORE_CREDIT), 0)
+        # The bonus went with the credit, so it is at stake with it.
+        credit = credit_values.get(item.pk, credited) if credited else 0
+        if card + transfer + credit:
+            held.append((item, card, transfer, credit))
+    if not held:
+        return
+    if ret.status == ReturnStatus.RECEIVED:
+        _transition(ret, "hold_for_review", actor=actor, now=now, note="money_at_stake")
+    for item, card, transfer, credit in held:
+        clawed_back = not_recovered = 0
+        if credit:
+            result = claw_back_store_credit(
+                merchant=ret.merchant,
+                customer=ret.customer,
+                amount=Money(credit, ret.currency),
+                idempotency_key=f"return-{ret.pk}-clawback-{item.pk}",
+                reference=ret.number,
+                actor=actor,
+            )
+            clawed_back, not_recovered = result.clawed_back.minor, result.not_recovered.minor
+        item.at_stake_minor = card + transfer + credit
+        item.save(update_fields=["at_stake_minor"])
+        _timeline(
+            ret,
+            kind="money_at_stake",
+            actor=actor,
+            at=now,
+            note=item.decision_note,
+            data={
+                "item_id": item.pk,
+                "line_ref": item.order_line.line_ref,
+                "why": _not_due_because(item),
+                "amount_minor": item.at_stake_minor,
+                "currency": ret.currency,
+                # Sent and not reversed automatically: for a person to follow up.
+                "card_refund_minor": card,
+                "bank_transfer_minor": transfer,
+                "store_credit_minor": credit,
+                "clawed_back_minor": clawed_back,
+                "not_recovered_minor": not_recovered,
+            },
+        )
 
 
 # -- reasons ------------------------------------------------------------------------------------
@@ -953,6 +1182,7 @@ TIMING_TRIGGERS: dict[str, str] = {
     "immediate": "ReturnApproved",
     "first_scan": "FirstScanRecorded",
     "delivered": "ParcelDelivered",
+    "inspected": "ReturnInspected",
 }
 _MONEY_STATES = {
     ReturnStatus.APPROVED,
@@ -969,7 +1199,7 @@ def issue_resolutions(*, return_id: int, trigger: str) -> list[str]:
 
     Once per return whatever the retries: each resolution carries the return's own
     idempotency key. Returns what was started ("refund", "store_credit"). Cash-on-delivery
-    refunds go by bank transfer and exchanges by a replacement order (not here yet).
+    refunds go by bank transfer and exchanges by a replacement order (``_issue_exchanges``).
     """
     started: list[str] = []
     with transaction.atomic():
@@ -987,9 +1217,27 @@ def issue_resolutions(*, return_id: int, trigger: str) -> list[str]:
             due = TIMING_TRIGGERS.get(ret.refund_timing) == trigger
         if not due:
             return started
-        items = list(ReturnItem.objects.filter(return_request=ret).order_by("pk"))
-        money = money_by_resolution(ret, items)
+        all_items = list(
+            ReturnItem.objects.filter(return_request=ret)
+            .select_related("order_line")
+            .order_by("pk")
+        )
         now = clock.now()
+        # Only the items still due money: after an inspection, the accepted ones; before it,
+        # all but those the warehouse already found missing, wrong or rejected (a job that
+        # runs late must not pay for them). The others get a note saying why, once.
+        inspected = ret.refund_timing == "inspected" and ret.method != ReturnMethod.KEEP_ITEM
+        items = [i for i in all_items if not _not_paid_because(i, inspected=inspected)]
+        _note_items_not_paid(ret, all_items, inspected=inspected, now=now)
+        money = (
+            money_by_resolution(ret, items)
+            if len(items) == len(all_items)
+            else _money_of(ret, all_items, items)
+        )
+        # What each line gives back, counted against what was paid for it (DESIGN §6).
+        refund_lines = [
+            (i.order_line_id, i.refund_minor) for i in items if i.resolution == Resolution.REFUND
+        ]
         cod = ret.order.payment_method == "cash_on_delivery"
         if money.refund_minor and cod and ret.payout_iban:
             # Cash on delivery: back by bank transfer, in the merchant's next transfer file.
@@ -1000,6 +1248,7 @@ def issue_resolutions(*, return_id: int, trigger: str) -> list[str]:
                 creditor_iban=ret.payout_iban,
                 idempotency_key=f"return-{ret.pk}-transfer",
                 reference=ret.number,
+                lines=refund_lines,
             )
             started.append("bank_transfer")
         if money.refund_minor and not cod:
@@ -1009,11 +1258,21 @@ def issue_resolutions(*, return_id: int, trigger: str) -> list[str]:
                 amount=Money(money.refund_minor, ret.currency),
                 idempotency_key=f"return-{ret.pk}-refund",
                 reference=ret.number,
+                lines=refund_lines,
             )
             started.append("refund")
         if money.store_credit_minor:
             credit_items = [i for i in items if i.resolution == Resolution.STORE_CREDIT]
             base = sum(i.refund_minor for i in credit_items)
+            # The base (not the bonus) counts against what each line was paid; lines are
+            # locked before the credit account, as everywhere.
+            count_refund_on_lines(
+                merchant_id=ret.merchant_id,
+                kind=LineRefundKind.STORE_CREDIT,
+                reference=ret.number,
+                lines=[(i.order_line_id, i.refund_minor) for i in credit_items],
+                parts=[(f"return-{ret.pk}-credit", base)],
+            )
             grant = grant_store_credit(
                 merchant=ret.merchant,
                 customer=ret.customer,
@@ -1034,7 +1293,49 @@ def issue_resolutions(*, return_id: int, trigger: str) -> list[str]:
                     data={"amount_minor": money.store_credit_minor, "currency": ret.currency},
                 )
             started.append("store_credit")
+        started += _issue_exchanges(ret, all_items, now=now)
     return started
+
+
+def _not_paid_because(item: ReturnItem, *, inspected: bool) -> str:
+    """Why an item gets no money now ("" when it does)."""
+    why = _not_due_because(item)
+    if why or not inspected or item.decision == Decision.ACCEPTED:
+        return why
+    return "not_accepted"
+
+
+def _note_items_not_paid(
+    ret: Return, items: Sequence[ReturnItem], *, inspected: bool, now: datetime
+) -> None:
+    noted = {
+        (entry or {}).get("item_id")
+        for entry in TimelineEntry.objects.filter(
+            return_request=ret, kind="item_not_refunded"
+        ).values_list("data", flat=True)
+    }
+    for item in items:
+        why = _not_paid_because(item, inspected=inspected)
+        if why and item.pk not in noted:
+            _timeline(
+                ret,
+                kind="item_not_refunded",
+                actor="system",
+                at=now,
+                note=item.decision_note,
+                data={"item_id": item.pk, "line_ref": item.order_line.line_ref, "why": why},
+            )
+
+
+def _money_of(
+    ret: Return, items: Sequence[ReturnItem], paid: Sequence[ReturnItem]
+) -> ResolutionMoney:
+    """``money_by_resolution`` for the ``paid`` part of the return's ``items``."""
+    credit = _credit_values(ret, items)
+    return ResolutionMoney(
+        refund_minor=sum(i.refund_minor for i in paid if i.resolution == Resolution.REFUND),
+        store_credit_minor=sum(credit.get(i.pk, 0) for i in paid),
+    )
 
 
 def record_refund_issued(
@@ -1068,3 +1369,179 @@ def record_refund_issued(
             },
         )
         return ret
+
+
+# -- exchanges ----------------------------------------------------------------------------------
+# The exchange itself lives in ``awda.exchanges``, below returns: these helpers hand it what
+# only the return knows (the items, the policy's terms, what arrived, the customer's history)
+# and write the return's timeline.
+
+
+def _exchange_terms(outcomes: Sequence[Any]) -> exchanges.Terms:
+    # Items under different rules: the terms that protect the merchant win, so adding an
+    # item never loosens them (as with the store-credit bonus): a dearer replacement is paid
+    # before it ships, a cheaper one's difference is credited, and an instant exchange needs
+    # every item's rule to allow it, under the smallest cap.
+    return exchanges.Terms(
+        price_higher="charge_link"
+        if any(o.exchange_price_higher == "charge_link" for o in outcomes)
+        else "collect_on_delivery",
+        price_lower="credit_difference"
+        if any(o.exchange_price_lower == "credit_difference" for o in outcomes)
+        else "refund_difference",
+        instant=all(o.instant_exchange for o in outcomes),
+        instant_max_minor=min(o.instant_exchange_max_minor for o in outcomes),
+    )
+
+
+def _open_exchange(
+    ret: Return, plan: ReturnPlan, items: Sequence[ItemRequest], rows: Sequence[ReturnItem]
+) -> None:
+    lines, outcomes = [], []
+    for i, (item, row) in enumerate(zip(items, rows, strict=True)):
+        variant = plan.exchange_variants.get(item.line_ref)
+        if item.resolution != Resolution.EXCHANGE or variant is None:
+            continue
+        outcomes.append(plan.decisions[item.line_ref].outcome)
+        lines.append(
+            exchanges.LineRequest(
+                field=f"items.{i}.exchange_sku",
+                return_item_id=row.pk,
+                order_line_id=row.order_line_id,
+                variant_id=variant.pk,
+                quantity=row.quantity,
+                # The returned units pay for the new ones with what they'd refund (after
+                # the policy's fees), so an exchange never gives more than a refund would.
+                credit_minor=row.refund_minor,
+            )
+        )
+    exchanges.open_exchange(
+        merchant=ret.merchant,
+        return_id=ret.pk,
+        reference=ret.number,
+        order_id=ret.order_id,
+        customer_id=ret.customer_id,
+        currency=ret.currency,
+        lines=lines,
+        terms=_exchange_terms(outcomes),
+    )
+
+
+_NOT_BACK = (Reception.MISSING, Reception.WRONG_ITEM)
+
+
+def _exchange_shortfall(items: Sequence[ReturnItem]) -> tuple[int, bool]:
+    """What the exchanged items that didn't come back as returned (missing, wrong, fewer
+    units, or refused at inspection) counted towards their replacement; and whether any was
+    refused at inspection."""
+    shortfall, rejected = 0, False
+    for item in items:
+        if item.resolution != Resolution.EXCHANGE:
+            continue
+        if item.decision == Decision.REJECTED:
+            shortfall, rejected = shortfall + item.refund_minor, True
+            continue
+        if item.reception in _NOT_BACK:
+            units = item.quantity
+        elif item.reception == Reception.RECEIVED:
+            units = item.quantity - item.received_quantity
+        else:
+            units = 0  # still on its way
+        if units:
+            shortfall += round_minor(Decimal(item.refund_minor * units) / Decimal(item.quantity))
+    return shortfall, rejected
+
+
+def _issue_exchanges(
+    ret: Return, items: Sequence[ReturnItem], *, now: datetime, instant: bool = False
+) -> list[str]:
+    """Issue the return's exchange, once (the caller holds the transaction and the return's
+    lock); the timeline says so. Returns ["exchange"] when it was issued now."""
+    if not any(i.resolution == Resolution.EXCHANGE for i in items):
+        return []
+    shortfall, _rejected = _exchange_shortfall(items)
+    # The risk rule's half that only returns know: an earlier return of this customer that
+    # arrived missing or wrong (the exchanges' own half: items of an exchange never back, or
+    # another instant exchange still out).
+    risky = (
+        instant
+        and ReturnItem.objects.filter(
+            return_request__customer_id=ret.customer_id, reception__in=_NOT_BACK
+        )
+        .exclude(return_request_id=ret.pk)
+        .exists()
+    )
+    issued = exchanges.issue_exchange(
+        return_id=ret.pk,
+        instant=instant,
+        customer_risky=risky,
+        shortfall_minor=shortfall,
+        originals_expected=ret.method != ReturnMethod.KEEP_ITEM,
+        payout_iban=ret.payout_iban,
+        payout_name=ret.payout_name,
+    )
+    if issued is None or issued.replayed:
+        return []
+    if issued.declined:
+        _timeline(
+            ret,
+            kind="instant_exchange_declined",
+            actor="system",
+            at=now,
+            data={"reason": issued.declined},
+        )
+        return []
+    ex = issued.exchange
+    if ex.replacement_order is None:
+        return []  # stopped for review: its event puts it on the timeline
+    _timeline(
+        ret,
+        kind="exchange_issued",
+        actor="system",
+        at=now,
+        data={
+            "order_number": ex.replacement_order.number,
+            "handling": ex.difference_handling,
+            "amount_minor": abs(ex.difference_minor),
+            "currency": ex.currency,
+            "instant": ex.instant,
+        },
+    )
+    return ["exchange"]
+
+
+def issue_instant_exchange(*, return_id: int) -> bool:
+    """At approval: the replacement ships before the return arrives, when the policy allows
+    it and the customer passes the risk rule; otherwise the exchange waits for its timing."""
+    if not exchange_selectors.may_ship_early(return_id=return_id):
+        return False
+    with transaction.atomic():
+        ret = (
+            Return.objects.select_for_update()
+            .select_related("merchant")
+            .filter(pk=return_id)
+            .first()
+        )
+        if ret is None or ret.status != ReturnStatus.APPROVED:
+            return False
+        if ret.method == ReturnMethod.KEEP_ITEM:
+            return False  # nothing comes back: issued with the money at approval
+        items = list(ReturnItem.objects.filter(return_request=ret).order_by("pk"))
+        return bool(_issue_exchanges(ret, items, now=clock.now(), instant=True))
+
+
+def note_exchange_originals(*, return_id: int) -> None:
+    """The parcel was received (or inspected): tell the exchange what came back, so a
+    replacement sent for items that didn't is charged or reviewed."""
+    with transaction.atomic():
+        items = list(
+            ReturnItem.objects.filter(
+                return_request_id=return_id, resolution=Resolution.EXCHANGE
+            ).order_by("pk")
+        )
+        if not items or any(i.reception == Reception.AWAITING for i in items):
+            return
+        shortfall, rejected = _exchange_shortfall(items)
+        exchanges.record_originals(
+            return_id=return_id, shortfall_minor=shortfall, rejected=rejected
+        )
