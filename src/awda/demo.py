@@ -28,15 +28,17 @@ from PIL import Image, ImageDraw
 from tqdm import tqdm
 
 from awda.catalog.models import Product, Variant
-from awda.catalog.services import ProductData, VariantData, upsert_product
+from awda.catalog.services import ProductData, VariantData, set_stock_levels, upsert_product
 from awda.core import clock
 from awda.core.errors import DomainError
 from awda.merchants.models import Merchant, StaffRole
 from awda.merchants.services import add_staff, create_merchant, issue_api_key, set_label_logo
 from awda.orders.models import Customer, Order, PaymentMethod
 from awda.orders.services import CustomerData, LineData, OrderData, PaymentData, upsert_order
+from awda.payments.models import GatewayAccount
 from awda.payments.services import connect_gateway
 from awda.policies.document import default_policy
+from awda.policies.selectors import active_policy
 from awda.policies.services import replace_policy
 from awda.returns.models import Resolution, Return, ReturnMethod, ReturnStatus
 from awda.returns.services import (
@@ -664,12 +666,23 @@ REJECTION_REASONS = [
     "Returned after the accessories were discarded.",
 ]
 # High-value lines go to an agent first, so the demo has a review queue and rejections.
+DEMO_STOCK_PER_SKU = 40  # every variant in stock, so the seeded exchanges can reserve
+
 REVIEW_RULE = {
     "id": "review-high-value",
     "name": "High-value items are reviewed",
     "name_ar": "مراجعة المنتجات عالية القيمة",
     "when": {"price_min_minor": 80000},
     "then": {"manual_review": True},
+}
+# Trusted shoppers get their money at the carrier's first scan instead of at delivery. No
+# seeded customer has the tag; the money walk-throughs' shoppers do (see below).
+TRUSTED_RULE = {
+    "id": "trusted-first-scan",
+    "name": "Trusted customers get their money at the carrier's first scan",
+    "name_ar": "يستردّ العملاء الموثوقون أموالهم عند أول مسح من شركة الشحن",
+    "when": {"customer_tags": ["trusted"]},
+    "then": {"refund_timing": "first_scan"},
 }
 
 
@@ -931,7 +944,7 @@ def _seed(*, orders: int, seed: int, progress: bool) -> Merchant:
     # The demo's card and wallet payments were taken through the offline sandbox gateway.
     connect_gateway(merchant=merchant, gateway="sandbox", name="Sandbox Pay", settings={})
     policy = default_policy(currency="SAR", country="SA").to_data()
-    policy["rules"] = [*policy.get("rules", []), REVIEW_RULE]
+    policy["rules"] = [*policy.get("rules", []), REVIEW_RULE, TRUSTED_RULE]
     replace_policy(merchant=merchant, document=policy)
     membership = add_staff(
         merchant=merchant,
@@ -975,6 +988,9 @@ def _seed(*, orders: int, seed: int, progress: bool) -> Merchant:
             ),
         )
     variants_by_sku = {v.sku: v for specs in variants.values() for v in specs}
+    # Units in the warehouse: exchanges reserve from them (and the portal offers only sizes
+    # still in stock).
+    set_stock_levels(merchant=merchant, levels=dict.fromkeys(variants_by_sku, DEMO_STOCK_PER_SKU))
 
     customers = _customers(rng, max(5, int(orders * 0.55)))
     # A few loyal shoppers buy again and again; most buy once or twice.
@@ -1061,3 +1077,165 @@ def _info(merchant: Merchant, *, created: bool, seconds: float) -> DemoInfo:
         created=created,
         seconds=seconds,
     )
+
+
+# -- money walk-throughs ----------------------------------------------------------------------
+# docs/demo-money.md walks each way money goes back by hand, in Arabic and in English, on
+# orders made here; tests/browser/test_money_walkthroughs.py walks the same orders.
+
+CARD_REFUND = "card_refund"
+COD_TRANSFER = "cod_transfer"
+STORE_CREDIT = "store_credit"
+WALKTHROUGH_CARD_LAST4 = "4242"
+# An order older than this may be past the policy's window by the time someone walks it.
+WALKTHROUGH_FRESH_DAYS = 20
+
+
+@dataclass(frozen=True)
+class _Shopper:
+    name: str
+    email: str  # reserved domain: a demo with a real mail server writes to nobody
+    phone: str
+
+
+@dataclass(frozen=True)
+class _Walkthrough:
+    kind: str
+    sku: str
+    payment_method: str
+    trusted: bool  # TRUSTED_RULE: the money goes at the first scan, not at delivery
+    shoppers: dict[str, _Shopper]  # by language: each walks their own order
+
+
+WALKTHROUGHS: tuple[_Walkthrough, ...] = (
+    _Walkthrough(CARD_REFUND, "ABY-BLK-54", PaymentMethod.CARD, True, {
+        "ar": _Shopper("نورة القحطاني", "noura.card@example.com", "+966500000101"),
+        "en": _Shopper("James Carter", "james.card@example.com", "+966500000102"),
+    }),
+    _Walkthrough(COD_TRANSFER, "SNR-WHT-42", PaymentMethod.CASH_ON_DELIVERY, False, {
+        "ar": _Shopper("فهد العتيبي", "fahad.cod@example.com", "+966500000103"),
+        "en": _Shopper("Priya Nair", "priya.cod@example.com", "+966500000104"),
+    }),
+    _Walkthrough(STORE_CREDIT, "DRJ-GRN-M", PaymentMethod.CARD, True, {
+        "ar": _Shopper("ريم الدوسري", "reem.credit@example.com", "+966500000105"),
+        "en": _Shopper("Daniel Brooks", "daniel.credit@example.com", "+966500000106"),
+    }),
+    # An exchange for a dearer item paid on delivery joins here with the exchanges.
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class WalkthroughOrder:
+    """An order ready for one money walk-through in one language."""
+
+    kind: str
+    language: str
+    number: str
+    email: str
+    phone: str
+
+
+def prepare_money_walkthroughs(*, slug: str = DEMO_SLUG) -> list[WalkthroughOrder]:
+    """For each walk-through and language, the shopper's newest order with no return yet,
+    made now when there is none (so every start of the demo prints orders ready to walk).
+
+    A store seeded before the walk-throughs existed gets what they need first: the sandbox
+    payment gateway and the rule that refunds trusted shoppers at the first scan.
+    """
+    with transaction.atomic():
+        merchant = Merchant.objects.select_for_update().get(slug=slug)
+        if not GatewayAccount.objects.filter(
+            merchant=merchant, gateway="sandbox", active=True
+        ).exists():
+            connect_gateway(merchant=merchant, gateway="sandbox", name="Sandbox Pay", settings={})
+        _version, policy = active_policy(merchant=merchant)
+        if all(rule.id != TRUSTED_RULE["id"] for rule in policy.rules):
+            document = policy.to_data()
+            document["rules"] = [*document.get("rules", []), TRUSTED_RULE]
+            replace_policy(merchant=merchant, document=document)
+        variants = {v.sku: v for product in PRODUCTS for v in _variants(product)}
+        ready = []
+        for walk in WALKTHROUGHS:
+            for language, shopper in walk.shoppers.items():
+                order = _unused_order(merchant, shopper) or _walkthrough_order(
+                    merchant, walk, variants[walk.sku], language, shopper
+                )
+                ready.append(
+                    WalkthroughOrder(
+                        walk.kind, language, order.number, shopper.email, shopper.phone
+                    )
+                )
+        return ready
+
+
+def _unused_order(merchant: Merchant, shopper: _Shopper) -> Order | None:
+    return (
+        Order.objects.for_merchant(merchant)
+        .filter(
+            customer__email=shopper.email,
+            delivered_at__gte=clock.now() - timedelta(days=WALKTHROUGH_FRESH_DAYS),
+            returns__isnull=True,
+        )
+        .order_by("-placed_at", "-pk")
+        .first()
+    )
+
+
+def _walkthrough_order(
+    merchant: Merchant, walk: _Walkthrough, variant: _VariantSpec, language: str, shopper: _Shopper
+) -> Order:
+    existing = Order.objects.for_merchant(merchant).filter(number__startswith="M").count()
+    number = f"M{1001 + existing}"
+    while Order.objects.for_merchant(merchant).filter(number=number).exists():
+        number = f"M{int(number[1:]) + 1}"
+    now = clock.now().replace(second=0, microsecond=0)
+    price = variant.product.price_minor
+    order, _created = upsert_order(
+        merchant=merchant,
+        data=OrderData(
+            number=number,
+            currency="SAR",
+            placed_at=now - timedelta(days=5),
+            fulfilled_at=now - timedelta(days=4),
+            delivered_at=now - timedelta(days=2),
+            customer=CustomerData(
+                email=shopper.email,
+                phone=shopper.phone,
+                name=shopper.name,
+                language=language,
+                tags=("trusted",) if walk.trusted else (),
+            ),
+            lines=[
+                LineData(
+                    line_ref="1",
+                    sku=variant.sku,
+                    title_en=f"{variant.product.title_en} – {variant.label_en}",
+                    title_ar=f"{variant.product.title_ar} – {variant.label_ar}",
+                    quantity=1,
+                    unit_price_minor=price,
+                    tax_rate=VAT_RATE,
+                )
+            ],
+            payment_method=walk.payment_method,
+            prices_include_tax=True,
+            shipping_country="SA",
+            shipping_address={
+                "name": shopper.name,
+                "phone": shopper.phone,
+                "city": "الرياض" if language == "ar" else "Riyadh",
+                "country": "SA",
+            },
+            payments=[
+                PaymentData(
+                    gateway="sandbox",
+                    reference=f"sbx_walkthrough_{number.lower()}",
+                    method=walk.payment_method,
+                    captured_minor=price,
+                    card_last4=WALKTHROUGH_CARD_LAST4,
+                )
+            ]
+            if walk.payment_method == PaymentMethod.CARD
+            else [],
+        ),
+    )
+    return order

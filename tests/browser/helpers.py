@@ -85,6 +85,14 @@ def snap(page: Page, name: str) -> Path:
     return path
 
 
+def save_artifact(page: Page, name: str, suffix: str, content: bytes) -> Path:
+    """Keep a file the step produced (a downloaded transfer file…) as the test's next
+    numbered step, next to its screenshots; return its path."""
+    path = _artifacts(page).next_path(name, suffix)
+    path.write_bytes(content)
+    return path
+
+
 def axe_check(page: Page, name: str = "axe") -> dict[str, Any]:
     """Run axe-core (WCAG 2.1 A/AA) on the page; fail on any serious or critical violation.
 

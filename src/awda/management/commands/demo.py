@@ -9,8 +9,16 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
-from awda.demo import seed_demo
+from awda.demo import (
+    CARD_REFUND,
+    COD_TRANSFER,
+    STORE_CREDIT,
+    WalkthroughOrder,
+    prepare_money_walkthroughs,
+    seed_demo,
+)
 from awda.management.commands.run import serve
 
 
@@ -31,6 +39,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         info = seed_demo(orders=options["orders"])
+        walkthroughs = prepare_money_walkthroughs(slug=info.merchant_slug)
         base = f"http://{options['host']}:{options['port']}"
         w = self.stdout.write
         w("")
@@ -46,6 +55,8 @@ class Command(BaseCommand):
           f"{info.example_order_number}, e-mail {info.example_order_email}")  # fmt: skip
         w("  Move a parcel:   awda sandbox advance <tracking number> --to first_scan "
           "(then delivered); the tracking number is on the return's status page")  # fmt: skip
+        for line in money_walkthroughs(walkthroughs):
+            w(line)
         if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
             w(f"  Mails:           {settings.EMAIL_FILE_PATH} (no AWDA_SMTP_URL set)")
         w(f"  Data directory:  {settings.DATA_DIR}")
@@ -60,3 +71,20 @@ class Command(BaseCommand):
                 stdout=self.stdout,
             )
         )
+
+
+def money_walkthroughs(orders: list[WalkthroughOrder]) -> list[str]:
+    """The orders to walk docs/demo-money.md with, one per walk-through and language."""
+    titles = {
+        CARD_REFUND: _("Card refund at the first scan"),
+        COD_TRANSFER: _("Cash on delivery, bank transfer"),
+        STORE_CREDIT: _("Store credit with a bonus, spent"),
+    }
+    lines = [_("  Money back:      docs/demo-money.md, order and e-mail (Arabic / English):")]
+    for kind, title in titles.items():
+        ready = [
+            o for lang in ("ar", "en") for o in orders if o.kind == kind and o.language == lang
+        ]
+        shown = " / ".join(f"{o.number} {o.email}" for o in ready)
+        lines.append(f"    {title + ':':<35}{shown}")
+    return lines
