@@ -9,7 +9,9 @@
 -- from the URL (127.0.0.1:<port>; Django checks 127.0.0.1 against ALLOWED_HOSTS).
 -- Every request is built once in init(), so wrk spends its CPU on sending, not on Lua.
 -- Env: BENCH_WORK (portal_seed.py's --out), BENCH_PORTAL_PAGE, BENCH_CHECK=1 to count and
--- print answers other than 200 (bench/loadgen.py turns it on for the warm-up).
+-- print answers other than 200 (bench/loadgen.py turns it on for the warm-up),
+-- BENCH_THINK_MS="lo-hi": each connection is a shopper who reads a page for a random
+-- lo..hi ms before asking for the next ("0" or unset: closed loop, no pause).
 package.path = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "?.lua;" .. package.path
 local common = require("wrk_common")
 
@@ -64,6 +66,15 @@ function init(args)
     by_lang[lang] = list
   end
   math.randomseed(os.time() + id * 7919)
+end
+
+local think_lo, think_hi = (os.getenv("BENCH_THINK_MS") or "0"):match("^(%d+)-(%d+)$")
+if think_lo then
+  think_lo, think_hi = tonumber(think_lo), tonumber(think_hi)
+  -- wrk waits this many ms before sending the connection's next request.
+  function delay()
+    return math.random(think_lo, think_hi)
+  end
 end
 
 function request()
