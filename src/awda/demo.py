@@ -684,6 +684,18 @@ TRUSTED_RULE = {
     "when": {"customer_tags": ["trusted"]},
     "then": {"refund_timing": "first_scan"},
 }
+# Customers the store lets pay a dearer exchange's difference in cash to the courier who
+# brings the replacement, instead of by payment link first. Again only a walk-through's
+# shoppers have the tag.
+PAY_ON_DELIVERY_RULE = {
+    "id": "pay-on-delivery-exchanges",
+    "name": "Tagged customers pay a dearer exchange's difference in cash on delivery",
+    "name_ar": "يدفع العملاء المحددون فرق سعر الاستبدال الأغلى نقدًا عند التوصيل",
+    "when": {"customer_tags": ["pay-on-delivery"]},
+    "then": {"exchange_price_higher": "collect_on_delivery"},
+}
+# The rules the money walk-throughs need, added to a store seeded before them.
+WALKTHROUGH_RULES = (TRUSTED_RULE, PAY_ON_DELIVERY_RULE)
 
 
 @dataclass(frozen=True)
@@ -944,7 +956,7 @@ def _seed(*, orders: int, seed: int, progress: bool) -> Merchant:
     # The demo's card and wallet payments were taken through the offline sandbox gateway.
     connect_gateway(merchant=merchant, gateway="sandbox", name="Sandbox Pay", settings={})
     policy = default_policy(currency="SAR", country="SA").to_data()
-    policy["rules"] = [*policy.get("rules", []), REVIEW_RULE, TRUSTED_RULE]
+    policy["rules"] = [*policy.get("rules", []), REVIEW_RULE, *WALKTHROUGH_RULES]
     replace_policy(merchant=merchant, document=policy)
     membership = add_staff(
         merchant=merchant,
@@ -1086,6 +1098,7 @@ def _info(merchant: Merchant, *, created: bool, seconds: float) -> DemoInfo:
 CARD_REFUND = "card_refund"
 COD_TRANSFER = "cod_transfer"
 STORE_CREDIT = "store_credit"
+EXCHANGE_ON_DELIVERY = "exchange_on_delivery"
 WALKTHROUGH_CARD_LAST4 = "4242"
 # An order older than this may be past the policy's window by the time someone walks it.
 WALKTHROUGH_FRESH_DAYS = 20
@@ -1103,24 +1116,32 @@ class _Walkthrough:
     kind: str
     sku: str
     payment_method: str
-    trusted: bool  # TRUSTED_RULE: the money goes at the first scan, not at delivery
+    # "trusted" (TRUSTED_RULE): the money goes at the first scan, not at delivery;
+    # "pay-on-delivery" (PAY_ON_DELIVERY_RULE): a dearer exchange is paid to the courier.
+    tags: tuple[str, ...]
     shoppers: dict[str, _Shopper]  # by language: each walks their own order
 
 
 WALKTHROUGHS: tuple[_Walkthrough, ...] = (
-    _Walkthrough(CARD_REFUND, "ABY-BLK-54", PaymentMethod.CARD, True, {
+    _Walkthrough(CARD_REFUND, "ABY-BLK-54", PaymentMethod.CARD, ("trusted",), {
         "ar": _Shopper("نورة القحطاني", "noura.card@example.com", "+966500000101"),
         "en": _Shopper("James Carter", "james.card@example.com", "+966500000102"),
     }),
-    _Walkthrough(COD_TRANSFER, "SNR-WHT-42", PaymentMethod.CASH_ON_DELIVERY, False, {
+    _Walkthrough(COD_TRANSFER, "SNR-WHT-42", PaymentMethod.CASH_ON_DELIVERY, (), {
         "ar": _Shopper("فهد العتيبي", "fahad.cod@example.com", "+966500000103"),
         "en": _Shopper("Priya Nair", "priya.cod@example.com", "+966500000104"),
     }),
-    _Walkthrough(STORE_CREDIT, "DRJ-GRN-M", PaymentMethod.CARD, True, {
+    _Walkthrough(STORE_CREDIT, "DRJ-GRN-M", PaymentMethod.CARD, ("trusted",), {
         "ar": _Shopper("ريم الدوسري", "reem.credit@example.com", "+966500000105"),
         "en": _Shopper("Daniel Brooks", "daniel.credit@example.com", "+966500000106"),
     }),
-    # An exchange for a dearer item paid on delivery joins here with the exchanges.
+    # Paid in cash; exchanged for a dearer thobe (any product of the category, by the
+    # default policy's exchange scope), the difference paid to the courier.
+    _Walkthrough(EXCHANGE_ON_DELIVERY, "THB-WHT-56", PaymentMethod.CASH_ON_DELIVERY,
+                 ("pay-on-delivery",), {
+        "ar": _Shopper("سلمان الشهري", "salman.exchange@example.com", "+966500000107"),
+        "en": _Shopper("Laura Bennett", "laura.exchange@example.com", "+966500000108"),
+    }),
 )  # fmt: skip
 
 
@@ -1140,7 +1161,8 @@ def prepare_money_walkthroughs(*, slug: str = DEMO_SLUG) -> list[WalkthroughOrde
     made now when there is none (so every start of the demo prints orders ready to walk).
 
     A store seeded before the walk-throughs existed gets what they need first: the sandbox
-    payment gateway and the rule that refunds trusted shoppers at the first scan.
+    payment gateway and the walk-throughs' rules (trusted shoppers refunded at the first
+    scan; tagged shoppers paying a dearer exchange on delivery).
     """
     with transaction.atomic():
         merchant = Merchant.objects.select_for_update().get(slug=slug)
@@ -1149,9 +1171,11 @@ def prepare_money_walkthroughs(*, slug: str = DEMO_SLUG) -> list[WalkthroughOrde
         ).exists():
             connect_gateway(merchant=merchant, gateway="sandbox", name="Sandbox Pay", settings={})
         _version, policy = active_policy(merchant=merchant)
-        if all(rule.id != TRUSTED_RULE["id"] for rule in policy.rules):
+        have = {rule.id for rule in policy.rules}
+        missing = [rule for rule in WALKTHROUGH_RULES if rule["id"] not in have]
+        if missing:
             document = policy.to_data()
-            document["rules"] = [*document.get("rules", []), TRUSTED_RULE]
+            document["rules"] = [*document.get("rules", []), *missing]
             replace_policy(merchant=merchant, document=document)
         variants = {v.sku: v for product in PRODUCTS for v in _variants(product)}
         ready = []
@@ -1203,7 +1227,7 @@ def _walkthrough_order(
                 phone=shopper.phone,
                 name=shopper.name,
                 language=language,
-                tags=("trusted",) if walk.trusted else (),
+                tags=walk.tags,
             ),
             lines=[
                 LineData(

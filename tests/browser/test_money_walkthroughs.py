@@ -1,7 +1,8 @@
 """Money back, end to end in the demo store, in Arabic and in English (issue 5, "Must show"):
 a card refund at the carrier's first scan; a cash-on-delivery refund by bank transfer in a
 pain.001 file that validates against ISO 20022's schema; store credit with the policy's 10%
-bonus, mailed with its code and then partly spent at the store's checkout.
+bonus, mailed with its code and then partly spent at the store's checkout; an exchange for a
+dearer item, its difference collected in cash when the replacement is delivered.
 
 Each test walks the order the demo prints for it (``awda.demo.prepare_money_walkthroughs``;
 docs/demo-money.md is the same walk by hand): the shopper in Chromium, the worker
@@ -9,9 +10,6 @@ docs/demo-money.md is the same walk by hand): the shopper in Chromium, the worke
 calls over HTTP with the demo's key, and a real SMTP server. Every page is screenshotted and
 checked with axe, the Arabic ones asserted right-to-left; the mail that says the money went
 is opened in the browser and screenshotted too.
-
-The fourth walk-through (an exchange for a dearer item, paid on delivery) joins as one more
-test made of the same ``Shopper`` steps and one more demo order.
 """
 
 from __future__ import annotations
@@ -31,22 +29,25 @@ from django.utils import translation
 from lxml import etree  # type: ignore[import-untyped]  # no stubs; test-only dependency
 from playwright.sync_api import Page
 
+from awda.catalog.models import Stock, Variant
 from awda.core import clock
 from awda.core.formatting import format_money
 from awda.core.iban import normalise_iban
 from awda.demo import (
     CARD_REFUND,
     COD_TRANSFER,
+    EXCHANGE_ON_DELIVERY,
     STORE_CREDIT,
     WALKTHROUGH_CARD_LAST4,
     WalkthroughOrder,
     prepare_money_walkthroughs,
     seed_demo,
 )
+from awda.exchanges.models import Exchange, ReservationStatus, StockReservation
 from awda.merchants.branding import storefront
 from awda.merchants.models import Merchant
 from awda.notifications.steps import RESOLUTIONS
-from awda.orders.models import Order, Payment
+from awda.orders.models import Order, OrderKind, Payment, PaymentMethod, ReplacementStatus
 from awda.payments.models import BankPayout, PayoutStatus, Refund, RefundStatus
 from awda.returns.models import Return
 from awda.wallet.models import CreditAccount, LedgerEntry
@@ -180,13 +181,25 @@ class Shopper:
         page.get_by_role("button", name=self.t["continue"]).click()
         page.wait_for_url("**/method/")
 
-    def send_it_with_a_label(self) -> Return:
+    def exchange_for(self, sku: str, name: str) -> None:
+        """Choose an exchange, and ``sku`` in the item's picker."""
+        page = self.page
+        page.check('input[name="resolution"][value="exchange"]')
+        page.select_option("#exchange-1", sku)
+        self.check(name)
+        page.get_by_role("button", name=self.t["continue"]).click()
+        page.wait_for_url("**/method/")
+
+    def send_it_with_a_label(self, reviewed: Callable[[str], None] | None = None) -> Return:
+        """Print a label, review (``reviewed`` reads the review page), confirm."""
         page = self.page
         page.check('input[name="method"][value="label"]')
         self.check("method")
         page.get_by_role("button", name=self.t["continue"]).click()
         page.wait_for_url("**/review/")
         self.check("review")
+        if reviewed is not None:
+            reviewed(self.reads())
         page.get_by_role("button", name=self.t["confirm"]).click()
         page.wait_for_url("**/returns/**")
         ret = Return.objects.for_merchant(self.demo.merchant).get(order__number=self.order.number)
@@ -458,4 +471,91 @@ def test_store_credit_with_a_10_percent_bonus_reaches_the_shopper_with_a_code_th
     )
     assert moved == {"credit": base, "bonus": bonus, "debit": -spend}
     assert trial_balance(merchant=demo.merchant, currency="SAR").total().minor == 0
+    staff_report_agrees(demo, ret)
+
+
+# -- 4. an exchange for a dearer item, paid on delivery --------------------------------------
+
+# The demo's shopper bought a Classic Saudi Thobe (189.00 SAR, size 56) in cash and wants the
+# Winter Wool Thobe a size up instead (279.00 SAR): the default policy exchanges for any
+# product of the category, and the demo's rule for this shopper collects the difference in
+# cash from them when the courier brings the replacement.
+DEARER = "THW-GRY-58"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_dearer_exchange_ships_once_with_the_difference_collected_in_cash_on_delivery(
+    demo: Demo, smtp: Inbox, new_page: Callable[..., Page], lang: str
+) -> None:
+    shopper = Shopper(demo, new_page, EXCHANGE_ON_DELIVERY, lang)
+    order = Order.objects.get(merchant=demo.merchant, number=shopper.order.number)
+    assert order.payment_method == PaymentMethod.CASH_ON_DELIVERY
+    dearer = Variant.objects.for_merchant(demo.merchant).select_related("product").get(sku=DEARER)
+    # Prices include VAT and an exchange's return shipping is free: what was paid for the
+    # thobe goes whole towards the new one.
+    difference = dearer.price_minor - order.lines.get().unit_price_minor
+    assert difference > 0
+    shown = demo.amount(difference, lang)
+    stock = Stock.objects.get(variant=dearer)
+    on_hand, reserved = stock.on_hand, stock.reserved
+
+    shopper.find_order()
+    shopper.pick_the_item()
+    shopper.page.check('input[name="resolution"][value="exchange"]')
+    offered = plain(shopper.page.locator(f'#exchange-1 option[value="{DEARER}"]').inner_text())
+    assert f"(+{shown})" in offered  # the picker says what more it costs
+    shopper.exchange_for(DEARER, "resolution-exchange-dearer")
+
+    title = dearer.product.title_ar if lang == "ar" else dearer.product.title_en
+
+    def reviewed(text: str) -> None:
+        assert title in text and "58" in text  # the replacement, by name and size
+        assert said(lang, "%(amount)s to pay on delivery", amount=shown) in text
+
+    ret = shopper.send_it_with_a_label(reviewed)
+    assert ret.refund_timing == "delivered"  # not trusted: the exchange waits for delivery
+    exchange = Exchange.objects.get(return_id=ret.pk)
+    assert (exchange.price_higher, exchange.difference_minor) == ("collect_on_delivery", difference)
+    stock.refresh_from_db()
+    assert (stock.on_hand, stock.reserved) == (on_hand, reserved + 1)  # held for this shopper
+    tracking = shopper.label_is_ready(ret)
+    shopper.parcel_moves(tracking, "first_scan", "in-transit")
+    assert not Order.objects.filter(kind=OrderKind.REPLACEMENT, replaces=order).exists()
+
+    shopper.parcel_moves(tracking, "delivered", "replacement-on-its-way")
+    replacement = Order.objects.get(kind=OrderKind.REPLACEMENT, replaces=order)
+    assert (
+        said(
+            lang,
+            "Your replacement (order %(order)s) is on its way. The difference of %(amount)s "
+            "will be collected in cash on delivery.",
+            order=replacement.number,
+            amount=shown,
+        )
+        in shopper.reads()
+    )
+    shopper.mail_saying(
+        smtp,
+        mail_sentence(demo, lang, "exchange", replacement.total_minor),
+        "mail-exchange-issued",
+    )
+
+    # Exactly once: a replayed worker makes no second replacement and takes no second unit.
+    factories.run_jobs()
+    replacement = Order.objects.get(kind=OrderKind.REPLACEMENT, replaces=order)
+    assert replacement.payment_method == PaymentMethod.CASH_ON_DELIVERY
+    assert replacement.replacement_status == ReplacementStatus.READY
+    assert (replacement.total_minor, replacement.collect_on_delivery_minor) == (
+        dearer.price_minor,
+        difference,
+    )
+    assert [line.sku for line in replacement.lines.all()] == [DEARER]
+    held = StockReservation.objects.filter(exchange=exchange)
+    assert [(r.quantity, r.status) for r in held] == [(1, ReservationStatus.CONSUMED)]
+    stock.refresh_from_db()
+    assert (stock.on_hand, stock.reserved) == (on_hand - 1, reserved)
+    with demo.api() as api:
+        shown_to_staff = api.get(f"/returns/{ret.number}").json()["exchange"]
+    assert shown_to_staff["replacement_order_number"] == replacement.number
+    assert shown_to_staff["collect_on_delivery_minor"] == difference
     staff_report_agrees(demo, ret)

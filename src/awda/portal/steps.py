@@ -29,6 +29,7 @@ from awda.core.iban import normalise_iban
 from awda.merchants.models import Merchant
 from awda.orders.models import Order, OrderLine, PaymentMethod
 from awda.orders.selectors import order_by_number
+from awda.orders.services import ReplacementLine, price_replacement
 from awda.portal import access, draft
 from awda.portal.draft import Draft, DraftItem
 from awda.portal.pages import context, language, store_page
@@ -575,10 +576,78 @@ def review_view(request: HttpRequest, merchant: Merchant, order: Order) -> HttpR
         order=order,
         draft=current,
         plan=plan,
+        exchange=_exchange_review(order, current, plan, lang) if plan is not None else None,
         titles=titles,
         problem=problem,
         status=409 if problem and request.method == "POST" else 200,
     )
+
+
+@dataclass(frozen=True)
+class _ExchangeReview:
+    """What an exchange sends and what the shopper pays or gets back, as it will be issued."""
+
+    replacements: list[tuple[str, int]]  # (the variant's label, units)
+    value_minor: int
+    difference_minor: int  # > 0 the shopper pays, < 0 the shopper gets it back
+    handling: str  # how the difference is settled: DifferenceHandling's values, or "none"
+
+
+def _exchange_review(
+    order: Order, current: Draft, plan: ReturnPlan, lang: str
+) -> _ExchangeReview | None:
+    """The exchange the review's plan would open, weighed as ``exchanges.open_exchange`` and
+    ``_handling`` weigh it: the replacement's price (taxed like the lines it replaces) less
+    what the returned items refund after the policy's fees."""
+    if current.resolution != Resolution.EXCHANGE:
+        return None
+    quote = plan.quote
+    parts = zip(quote.items, quote.refund_parts, strict=True)
+    credit = {item.line_ref: part.minor for item, part in parts}
+    replacements: list[tuple[str, int]] = []
+    lines: list[ReplacementLine] = []
+    outcomes = []
+    paid_back = 0
+    for item in current.items:
+        variant = plan.exchange_variants.get(item.line_ref)
+        if variant is None:
+            continue
+        product = variant.product
+        title = (product.title_ar or product.title_en) if lang == "ar" else product.title_en
+        size = " / ".join(str(x) for x in (variant.options or {}).values())
+        replacements.append((" · ".join(p for p in (title, size) if p), item.quantity))
+        lines.append(
+            ReplacementLine(
+                variant_id=variant.pk,
+                quantity=item.quantity,
+                unit_price_minor=variant.price_minor,
+                replaces_line_id=plan.lines[item.line_ref].id,
+            )
+        )
+        outcomes.append(plan.decisions[item.line_ref].outcome)
+        paid_back += credit.get(item.line_ref, 0)
+    if not lines:
+        return None
+    value = price_replacement(original_order_id=order.pk, lines=lines)
+    difference = value - paid_back
+    # The terms as returns.services._exchange_terms writes them: the merchant-protective
+    # rule wins when the items' rules differ.
+    if difference > 0:
+        handling = (
+            "charge_link"
+            if any(o.exchange_price_higher == "charge_link" for o in outcomes)
+            else "collect_on_delivery"
+        )
+    elif difference == 0:
+        handling = "none"
+    elif any(o.exchange_price_lower == "credit_difference" for o in outcomes):
+        handling = "store_credit"
+    elif order.payment_method == PaymentMethod.CASH_ON_DELIVERY:
+        # Nothing to refund a cash payment to: a transfer to the account the shopper gave.
+        handling = "bank_transfer" if current.payout_iban else "store_credit"
+    else:
+        handling = "refund"
+    return _ExchangeReview(replacements, value, difference, handling)
 
 
 def _coordinates(address: dict[str, Any]) -> tuple[float, float] | None:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from awda.demo import (
     CARD_REFUND,
     COD_TRANSFER,
+    EXCHANGE_ON_DELIVERY,
     STORE_CREDIT,
     WalkthroughOrder,
     prepare_money_walkthroughs,
@@ -79,6 +80,7 @@ def money_walkthroughs(orders: list[WalkthroughOrder]) -> list[str]:
         CARD_REFUND: _("Card refund at the first scan"),
         COD_TRANSFER: _("Cash on delivery, bank transfer"),
         STORE_CREDIT: _("Store credit with a bonus, spent"),
+        EXCHANGE_ON_DELIVERY: _("Dearer exchange, paid on delivery"),
     }
     lines = [_("  Money back:      docs/demo-money.md, order and e-mail (Arabic / English):")]
     for kind, title in titles.items():
@@ -86,5 +88,6 @@ def money_walkthroughs(orders: list[WalkthroughOrder]) -> list[str]:
             o for lang in ("ar", "en") for o in orders if o.kind == kind and o.language == lang
         ]
         shown = " / ".join(f"{o.number} {o.email}" for o in ready)
-        lines.append(f"    {title + ':':<35}{shown}")
+        # Aligned in a column, and a longer (translated) title still gets a space after it.
+        lines.append(f"    {title + ':':<34} {shown}")
     return lines
