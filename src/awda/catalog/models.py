@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from awda.merchants.models import MerchantOwned
 
@@ -97,7 +99,9 @@ class Location(MerchantOwned):
 
 
 class Stock(MerchantOwned):
-    """Units of a variant at a location (the warehouse issue turns this into a ledger).
+    """Units of a variant at a location: ``on_hand`` is the running total of its
+    ``StockMove`` rows, changed only by ``catalog.services.move_stock`` (and the exchange
+    helpers that call it), never overwritten.
 
     ``reserved`` units are promised to exchanges not yet shipped: what a shopper may still
     choose is ``on_hand - reserved``. The database refuses a reservation beyond what is on
@@ -121,3 +125,47 @@ class Stock(MerchantOwned):
     @property
     def available(self) -> int:
         return self.on_hand - self.reserved
+
+
+class StockMoveReason(models.TextChoices):
+    RESTOCK = "restock", _("Restocked from a return")
+    EXCHANGE_OUT = "exchange_out", _("Shipped in an exchange")
+    ADJUSTMENT = "adjustment", _("Adjustment")
+    STORE_SYNC = "store_sync", _("Synced from the store")
+
+
+class StockMove(MerchantOwned):
+    """One change of units on hand: the ledger behind ``Stock.on_hand``.
+
+    ``on_hand_after`` is the row's total right after this move (taken under the stock row's
+    lock), so the history reads without summing. A move with an ``idempotency_key`` happens
+    once per merchant, however many times a button is clicked or a job retried.
+    """
+
+    stock = models.ForeignKey(Stock, on_delete=models.PROTECT, related_name="moves")
+    variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    quantity = models.IntegerField()  # + in, - out
+    on_hand_after = models.IntegerField()
+    reason = models.CharField(max_length=20, choices=StockMoveReason.choices)
+    reference = models.CharField(max_length=120, blank=True)  # e.g. "R-7K3M-Q9/1"
+    # NULL, not "": unique only when the caller sent one (a conditional constraint).
+    idempotency_key = models.CharField(max_length=120, null=True, blank=True)  # noqa: DJ001
+    actor = models.CharField(max_length=80)
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="stock_move_once_per_key",
+            ),
+            models.CheckConstraint(condition=~Q(quantity=0), name="stock_move_not_zero"),
+            models.CheckConstraint(
+                condition=Q(on_hand_after__gte=0), name="stock_move_total_not_negative"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["variant", "at"], name="stock_move_variant_idx"),
+        ]

@@ -1,18 +1,30 @@
-"""Catalog use cases: keeping products and variants in step with the store, and holding
-stock for exchanges."""
+"""Catalog use cases: keeping products and variants in step with the store, holding stock
+for exchanges, and the stock ledger (``move_stock``: every change of units on hand is a
+``StockMove``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
 from awda.catalog.errors import OutOfStock
-from awda.catalog.models import Category, Location, Product, Stock, Supplier, Variant
-from awda.core.errors import Conflict, InvalidInput
+from awda.catalog.models import (
+    Category,
+    Location,
+    Product,
+    Stock,
+    StockMove,
+    StockMoveReason,
+    Supplier,
+    Variant,
+)
+from awda.core import clock
+from awda.core.errors import Conflict, InvalidInput, NotFound
 from awda.merchants.models import Merchant
 
 
@@ -150,21 +162,176 @@ def reserve_stock(*, merchant_id: int, wants: Mapping[int, int]) -> list[StockTa
 
 def release_stock(*, takes: Sequence[StockTake]) -> None:
     """Give held units back to what shoppers may choose (an exchange that won't ship)."""
-    _move_stock(takes, on_hand=False)
-
-
-def consume_stock(*, takes: Sequence[StockTake]) -> None:
-    """Held units left with a replacement order: no longer held, no longer on hand."""
-    _move_stock(takes, on_hand=True)
-
-
-def _move_stock(takes: Sequence[StockTake], *, on_hand: bool) -> None:
     _lock_stock(pk__in=sorted({t.stock_id for t in takes}))
     for take in sorted(takes, key=lambda t: t.stock_id):
-        changes = {"reserved": F("reserved") - take.quantity}
-        if on_hand:
-            changes["on_hand"] = F("on_hand") - take.quantity
-        Stock.objects.filter(pk=take.stock_id).update(**changes)
+        Stock.objects.filter(pk=take.stock_id).update(reserved=F("reserved") - take.quantity)
+
+
+def consume_stock(
+    *, takes: Sequence[StockTake], reference: str = "", actor: str = "system"
+) -> None:
+    """Held units left with a replacement order: no longer held, no longer on hand (an
+    ``exchange_out`` move per stock row; the reservations' status keeps this once)."""
+    rows = {r.pk: r for r in _lock_stock(pk__in=sorted({t.stock_id for t in takes}))}
+    now = clock.now()
+    for take in sorted(takes, key=lambda t: t.stock_id):
+        _record_move(
+            rows[take.stock_id],
+            -take.quantity,
+            reserved_change=-take.quantity,
+            reason=StockMoveReason.EXCHANGE_OUT,
+            reference=reference,
+            actor=actor,
+            at=now,
+        )
+
+
+# -- the stock ledger ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MoveResult:
+    move: StockMove
+    replayed: bool  # the key had moved stock before: nothing changed this time
+
+
+def _record_move(
+    row: Stock,
+    quantity: int,
+    *,
+    reason: str,
+    actor: str,
+    at: datetime,
+    reference: str = "",
+    idempotency_key: str | None = None,
+    reserved_change: int = 0,
+) -> StockMove:
+    """Write the move and the new running total; ``row`` is locked by the caller and fresh.
+
+    The move goes in first (in a savepoint) so a key already taken by a concurrent call
+    raises before the total changes.
+    """
+    with transaction.atomic():
+        move = StockMove.objects.create(
+            merchant_id=row.merchant_id,
+            stock=row,
+            variant_id=row.variant_id,
+            location_id=row.location_id,
+            quantity=quantity,
+            on_hand_after=row.on_hand + quantity,
+            reason=reason,
+            reference=reference[:120],
+            idempotency_key=idempotency_key,
+            actor=actor,
+            at=at,
+        )
+    changes: dict[str, object] = {"on_hand": F("on_hand") + quantity}
+    if reserved_change:
+        changes["reserved"] = F("reserved") + reserved_change
+    # The CHECK 0 <= reserved <= on_hand stands behind the caller's arithmetic.
+    Stock.objects.filter(pk=row.pk).update(**changes)
+    row.on_hand += quantity
+    row.reserved += reserved_change
+    return move
+
+
+def _locked_row(merchant_id: int, variant_id: int, location_id: int) -> Stock:
+    row = (
+        Stock.objects.select_for_update()
+        .filter(variant_id=variant_id, location_id=location_id)
+        .first()
+    )
+    if row is None:
+        try:
+            with transaction.atomic():
+                Stock.objects.create(
+                    merchant_id=merchant_id, variant_id=variant_id, location_id=location_id
+                )
+        except IntegrityError:
+            pass  # a concurrent call created it first: lock theirs
+        row = Stock.objects.select_for_update().get(variant_id=variant_id, location_id=location_id)
+    return row
+
+
+def _move_by_key(merchant_id: int, key: str) -> StockMove | None:
+    return StockMove.objects.filter(merchant_id=merchant_id, idempotency_key=key).first()
+
+
+def move_stock(
+    *,
+    merchant_id: int,
+    variant_id: int,
+    location_id: int,
+    quantity: int,
+    reason: str,
+    actor: str,
+    reference: str = "",
+    idempotency_key: str | None = None,
+) -> MoveResult:
+    """Move ``quantity`` units (+ in, - out) of a variant at a location, as one ledger row
+    and the new total, in one transaction (the caller's, when it holds one).
+
+    With ``idempotency_key``, once per merchant: a repeat returns the first move and changes
+    nothing. Going below the units held for exchanges is refused (``Conflict``).
+    """
+    if not quantity:
+        raise InvalidInput(_("Move at least one unit."), field="quantity")
+    if reason not in StockMoveReason.values:
+        raise InvalidInput(_("Unknown reason for a stock move."), field="reason")
+    with transaction.atomic():
+        if idempotency_key and (done := _move_by_key(merchant_id, idempotency_key)):
+            return MoveResult(done, replayed=True)
+        if not Variant.objects.filter(pk=variant_id, merchant_id=merchant_id).exists():
+            raise NotFound(_("Unknown SKU."), field="variant")
+        if not Location.objects.filter(pk=location_id, merchant_id=merchant_id).exists():
+            raise NotFound(_("Unknown location."), field="location")
+        row = _locked_row(merchant_id, variant_id, location_id)
+        # Asked again under the lock: a concurrent call with the same key has committed.
+        if idempotency_key and (done := _move_by_key(merchant_id, idempotency_key)):
+            return MoveResult(done, replayed=True)
+        if row.on_hand + quantity < row.reserved:
+            raise Conflict(
+                _("Stock can't go below the units held for exchanges."),
+                field="quantity",
+                details={"on_hand": row.on_hand, "reserved": row.reserved},
+            )
+        try:
+            move = _record_move(
+                row,
+                quantity,
+                reason=reason,
+                actor=actor,
+                at=clock.now(),
+                reference=reference,
+                idempotency_key=idempotency_key,
+            )
+        except IntegrityError:
+            # The same key moving another row at the same moment: the first one stands.
+            done = _move_by_key(merchant_id, idempotency_key) if idempotency_key else None
+            if done is None:
+                raise
+            return MoveResult(done, replayed=True)
+        return MoveResult(move, replayed=False)
+
+
+def default_location(*, merchant_id: int) -> Location:
+    """The merchant's default location, created (``main``) when it has none yet."""
+    location = Location.objects.filter(merchant_id=merchant_id, is_default=True).first()
+    if location is not None:
+        return location
+    try:
+        with transaction.atomic():
+            return Location.objects.create(
+                merchant_id=merchant_id,
+                code="main",
+                name="Main warehouse",
+                is_default=not Location.objects.filter(merchant_id=merchant_id).exists(),
+            )
+    except IntegrityError:
+        pass  # created meanwhile
+    return Location.objects.filter(
+        merchant_id=merchant_id, is_default=True
+    ).first() or Location.objects.get(merchant_id=merchant_id, code="main")
 
 
 def set_stock_levels(
@@ -173,12 +340,16 @@ def set_stock_levels(
     levels: Mapping[str, int],
     location_code: str = "main",
     location_name: str = "Main warehouse",
+    reason: str = StockMoveReason.STORE_SYNC,
+    actor: str = "system",
 ) -> int:
     """Set units on hand per SKU at one location (created, as the default if the merchant
     has none, on first use), as a store's stock sync or a CSV would; returns rows written.
+    Each change is a move of the difference (``reason``), never an overwritten count.
 
     A level below the units held for exchanges there is refused (``Conflict``).
     """
+    now = clock.now()
     with transaction.atomic():
         location = Location.objects.filter(merchant=merchant, code=location_code).first()
         if location is None:
@@ -213,9 +384,17 @@ def set_stock_levels(
                     details={"sku": sku, "reserved": row.reserved},
                 )
             if row is None:
-                Stock.objects.create(
-                    merchant=merchant, variant_id=variants[sku], location=location, on_hand=on_hand
+                row = Stock.objects.create(
+                    merchant=merchant, variant_id=variants[sku], location=location
                 )
-            else:
-                Stock.objects.filter(pk=row.pk).update(on_hand=on_hand)
+            if on_hand != row.on_hand:
+                # A level is the move that reaches it: the ledger keeps what it replaced.
+                _record_move(
+                    row,
+                    on_hand - row.on_hand,
+                    reason=reason,
+                    reference=location_code,
+                    actor=actor,
+                    at=now,
+                )
         return len(levels)
