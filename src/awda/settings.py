@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "awda.exchanges",
     "awda.shipping",
     "awda.returns",
+    "awda.warehouse",
     "awda.api",
     "awda.notifications",
     "awda.portal",

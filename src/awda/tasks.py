@@ -13,6 +13,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from awda.core import clock, outbox, ratelimit
+from awda.core.errors import DomainError
 from awda.core.models import Event
 from awda.exchanges import selectors as exchange_selectors
 from awda.exchanges import services as exchanges
@@ -21,7 +22,6 @@ from awda.orders.services import record_customer_return
 from awda.payments import services as payments
 from awda.returns import photos as return_photos
 from awda.returns import services as returns_services
-from awda.returns.models import Return
 from awda.shipping import services as shipping
 from awda.wallet import services as wallet
 
@@ -82,10 +82,17 @@ def send_refunds(event: Event) -> None:
 
 
 def start_money(event: Event) -> None:
-    """The fact the return's refund timing waits for: refund and store credit get going."""
-    returns_services.issue_resolutions(
-        return_id=int(event.payload["return_id"]), trigger=event.name
-    )
+    """The fact the return's refund timing waits for: refund and store credit get going.
+
+    A business refusal (a line's cap, payments that can't take it) would be refused again
+    on every retry: the return goes to review instead and the job is done. Anything else
+    (database, network) raises, so the job retries."""
+    return_id = int(event.payload["return_id"])
+    try:
+        returns_services.issue_resolutions(return_id=return_id, trigger=event.name)
+    except DomainError as error:
+        # issue_resolutions' own transaction (a savepoint here) rolled back what it wrote.
+        returns_services.hold_money_for_review(return_id=return_id, trigger=event.name, error=error)
 
 
 def note_refund_issued(event: Event) -> None:
@@ -103,12 +110,12 @@ def note_refund_issued(event: Event) -> None:
 def email_refund_issued(event: Event) -> None:
     """Tell the shopper the refund reached their card, with the amount."""
     p = event.payload
-    ret = Return.objects.filter(
+    ret = notifications.return_by_number(
         merchant_id=int(event.merchant_id or 0), number=str(p["reference"])
-    ).first()
+    )
     if ret is not None:
-        notifications.send_resolution_issued(
-            return_id=ret.pk,
+        notifications.send_resolution_mail(
+            ret=ret,
             kind="refund",
             amount_minor=int(p["amount_minor"]),
             currency=str(p["currency"]),
@@ -131,12 +138,12 @@ def note_transfer_paid(event: Event) -> None:
 def email_transfer_paid(event: Event) -> None:
     """Tell the shopper the bank transfer left, to the account ending …"""
     p = event.payload
-    ret = Return.objects.filter(
+    ret = notifications.return_by_number(
         merchant_id=int(event.merchant_id or 0), number=str(p["reference"])
-    ).first()
+    )
     if ret is not None:
-        notifications.send_resolution_issued(
-            return_id=ret.pk,
+        notifications.send_resolution_mail(
+            ret=ret,
             kind="bank_transfer",
             amount_minor=int(p["amount_minor"]),
             currency=str(p["currency"]),
@@ -149,10 +156,8 @@ def email_store_credit(event: Event) -> None:
     """Tell the shopper the store credit from their return is ready (bonus included), with
     the code to spend it when this grant opened their account."""
     p = event.payload
-    ret = (
-        Return.objects.select_related("merchant", "customer")
-        .filter(merchant_id=int(event.merchant_id or 0), number=str(p["reference"]))
-        .first()
+    ret = notifications.return_by_number(
+        merchant_id=int(event.merchant_id or 0), number=str(p["reference"])
     )
     if ret is None or ret.customer_id != int(p["customer_id"]):
         return  # credit staff added by hand: no return to write about
@@ -167,12 +172,21 @@ def email_store_credit(event: Event) -> None:
             currency=str(p["currency"]),
             actor="system",
         ).code
-    notifications.send_resolution_issued(
-        return_id=ret.pk,
+    notifications.send_resolution_mail(
+        ret=ret,
         kind="store_credit",
         amount_minor=int(p["amount_minor"]) + int(p.get("bonus_minor", 0)),
         currency=str(p["currency"]),
         detail=code,
+    )
+
+
+@outbox.outside_transaction
+def email_credit_expiring(event: Event) -> None:
+    """Remind the shopper that unspent store credit expires soon (the reminder job's lots)."""
+    p = event.payload
+    notifications.send_credit_expiring(
+        account_id=int(p["account_id"]), entry_ids=[int(i) for i in p["entries"]]
     )
 
 
@@ -245,6 +259,7 @@ HANDLERS: Mapping[str, Sequence[Callable[[Event], None]]] = {
     "RefundIssued": [note_refund_issued, email_refund_issued],
     "BankTransferPaid": [note_transfer_paid, email_transfer_paid],
     "StoreCreditGranted": [email_store_credit],
+    "StoreCreditExpiring": [email_credit_expiring],
     "LabelIssued": [email_shopper, text_shopper],
     "PickupScheduled": [email_shopper, text_shopper],
     "FirstScanRecorded": [start_money, email_shopper, text_shopper],
@@ -327,6 +342,32 @@ def reconcile_refunds() -> None:
     """Compare the last days' refunds with the gateways' own records: settle what finished
     there, put what disagrees into review (payments.services.reconcile_refunds)."""
     payments.reconcile_refunds()
+
+
+# Store credit: batches of accounts, one transaction each; a run stops when a batch finds
+# nothing more, so a backlog clears in one run without one transaction holding it all.
+_CREDIT_BATCH = 500
+_CREDIT_BATCHES_PER_RUN = 20
+CREDIT_REMINDER_DAYS = 7
+
+
+@db_periodic_task(crontab(minute="23"))
+def expire_store_credit() -> None:
+    """Write off unspent store credit past its expiry (each lot once: the database refuses
+    a second expiry of the same entry)."""
+    for _batch in range(_CREDIT_BATCHES_PER_RUN):
+        if not wallet.expire_store_credit(limit=_CREDIT_BATCH):
+            break
+
+
+@db_periodic_task(crontab(minute="53"))
+def remind_expiring_store_credit() -> None:
+    """Tell shoppers whose store credit expires within a week (each lot once)."""
+    for _batch in range(_CREDIT_BATCHES_PER_RUN):
+        if not wallet.remind_expiring_store_credit(
+            within=timedelta(days=CREDIT_REMINDER_DAYS), limit=_CREDIT_BATCH
+        ):
+            break
 
 
 @db_task(retries=8, retry_delay=15)

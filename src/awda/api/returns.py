@@ -17,6 +17,7 @@ from awda.returns.schemas import (
     ReturnIn,
     ReturnOut,
     ReturnSummaryOut,
+    SettleIn,
 )
 
 router = Router(tags=["returns"])
@@ -50,6 +51,8 @@ class ReturnFilters(Schema):
     customer_email: str | None = Field(default=None, max_length=254)
     requested_after: UtcDatetime | None = None
     requested_before: UtcDatetime | None = None
+    # true: only returns whose money job failed and waits for a person (false: the others).
+    money_review: bool | None = None
 
 
 @router.get("", response=list[ReturnSummaryOut], summary="List returns, newest first")
@@ -104,5 +107,21 @@ def reject(request: HttpRequest, number: Path[str], payload: RejectIn) -> Return
 def cancel(request: HttpRequest, number: Path[str], payload: NoteIn) -> ReturnOut:
     ret = services.cancel_return(
         merchant=merchant_of(request), number=number, actor="api", note=payload.note
+    )
+    return _reloaded(request, ret)
+
+
+@router.post(
+    "/{number}/settle",
+    response=ReturnOut,
+    summary="Settle the money of a return in review; it completes as it stands",
+)
+def settle(request: HttpRequest, number: Path[str], payload: SettleIn) -> ReturnOut:
+    ret = services.settle_review(
+        merchant=merchant_of(request),
+        number=number,
+        actor="api",
+        note=payload.note,
+        outcome=payload.outcome,
     )
     return _reloaded(request, ret)

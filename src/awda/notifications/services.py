@@ -42,7 +42,7 @@ from awda.merchants.models import Merchant
 from awda.notifications.channels import text_channel
 from awda.notifications.links import order_link_url, return_url
 from awda.notifications.steps import RESOLUTIONS, STEP_FOR_EVENT, STEPS, ResolutionCopy, StepCopy
-from awda.orders.models import Order
+from awda.orders.models import Customer, Order
 from awda.returns.models import Resolution, Return, ReturnItem, ReturnMethod, ReturnStatus
 from awda.returns.selectors import money_by_resolution
 from awda.shipping.models import Pickup, PickupStatus
@@ -53,6 +53,8 @@ from awda.shipping.selectors import (
     parcel_for_return,
     shipment_for_return,
 )
+from awda.wallet.models import CreditAccount, LedgerEntry
+from awda.wallet.selectors import balance_of
 
 log = logging.getLogger(__name__)
 
@@ -318,8 +320,31 @@ def send_resolution_issued(
     replacement order's number (plain data: the wording around it is ours). Nothing is sent
     when the customer has no e-mail address.
     """
+    send_resolution_mail(
+        ret=_load_return(return_id),
+        kind=kind,
+        amount_minor=amount_minor,
+        currency=currency,
+        detail=detail,
+    )
+
+
+def return_by_number(*, merchant_id: int, number: str) -> Return | None:
+    """The return a money event names (by its number), loaded as the mails need it (its
+    store and shopper; the order's id is enough for the link)."""
+    return (
+        Return.objects.select_related("merchant", "customer")
+        .filter(merchant_id=merchant_id, number=number)
+        .first()
+    )
+
+
+def send_resolution_mail(
+    *, ret: Return, kind: str, amount_minor: int, currency: str, detail: str = ""
+) -> None:
+    """``send_resolution_issued`` for a return the caller loaded already (by
+    ``return_by_number``): the worker's money mails read it once, not twice."""
     copy = _resolution_copy(kind)
-    ret = _load_return(return_id)
     if not ret.customer.email:
         return
     with _shopper_language(ret) as (lang, store):
@@ -364,6 +389,74 @@ def _resolution_values(
 ) -> dict[str, str]:
     amount = format_money(amount_minor, currency, lang, arabic_digits=ret.merchant.arabic_digits)
     return {"number": ret.number, "store": store.display_name, "amount": amount, "detail": detail}
+
+
+# -- store credit about to expire ---------------------------------------------------------------
+
+
+def send_credit_expiring(*, account_id: int, entry_ids: Sequence[int]) -> None:
+    """E-mail the shopper that part of their store credit expires soon: what is still
+    unspent of the lots ``entry_ids`` (the reminder job's), when, and their balance.
+
+    Nothing is sent when the customer has no e-mail address or has spent (or lost) those
+    lots since the job ran: a reminder of nothing would only confuse."""
+    account = (
+        CreditAccount.objects.select_related("merchant", "customer").filter(pk=account_id).first()
+    )
+    if account is None or not account.customer.email:
+        return
+    now = clock.now()
+    lots = list(
+        LedgerEntry.objects.filter(
+            account_id=account.pk, pk__in=entry_ids, remaining_minor__gt=0, expires_at__gt=now
+        ).values_list("remaining_minor", "expires_at")
+    )
+    if not lots:
+        return
+    merchant, customer = account.merchant, account.customer
+    lang = _language(_customer_language(customer), merchant)
+    digits = merchant.arabic_digits
+    with translation.override(lang):
+        store = storefront(merchant, lang)
+        date = _local_date(min(expires for _r, expires in lots if expires), merchant)
+        context = {
+            **_base_context(lang, store),
+            "customer_name": customer.name,
+            "amount": format_money(
+                sum(r for r, _e in lots), account.currency, lang, arabic_digits=digits
+            ),
+            "date": date,
+            "balance": format_money(
+                balance_of(account, now=now).balance.minor,
+                account.currency,
+                lang,
+                arabic_digits=digits,
+            ),
+        }
+        subject = _("Your store credit at %(store)s expires on %(date)s") % {
+            "store": store.display_name,
+            "date": date,
+        }
+        _send(
+            template="credit_expiring",
+            subject=subject,
+            to=customer.email,
+            lang=lang,
+            context=context,
+        )
+
+
+def _customer_language(customer: Customer) -> str:
+    """The language the shopper last used with the store: their own, or their latest return's."""
+    if customer.language:
+        return str(customer.language)
+    latest = (
+        Return.objects.filter(customer_id=customer.pk)
+        .order_by("-requested_at")
+        .values_list("language", flat=True)
+        .first()
+    )
+    return str(latest or "")
 
 
 # -- step mails and texts -----------------------------------------------------------------------

@@ -409,16 +409,18 @@ def record_customer_return(*, customer_id: int, units: int, value_minor: int) ->
     )
 
 
-def count_refund_on_payments(*, parts: Sequence[tuple[int, int]]) -> None:
+def count_refund_on_payments(*, parts: Sequence[tuple[int, int]], locked: bool = False) -> None:
     """Count ``(payment_id, amount_minor)`` parts as refunded on the order's payments.
 
     The payments are locked in primary-key order (so two refunds of one order can't
-    deadlock); the database refuses a payment refunded above what it captured
+    deadlock), unless the caller says it holds them already (``locked``, e.g. from
+    ``lock_order_payments``); the database refuses a payment refunded above what it captured
     (``payment_refund_within_captured``), which the caller turns into its own error.
     Negative amounts give a part back (a refund the gateway refused).
     """
-    ids = sorted({payment_id for payment_id, _amount in parts})
-    list(Payment.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    if not locked:
+        ids = sorted({payment_id for payment_id, _amount in parts})
+        list(Payment.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
     for payment_id, amount in sorted(parts):
         Payment.objects.filter(pk=payment_id).update(refunded_minor=F("refunded_minor") + amount)
 

@@ -123,13 +123,11 @@ def request_refund(
     if not idempotency_key or len(idempotency_key) > 80:
         raise InvalidInput(_("An idempotency key of 1 to 80 characters is required."))
     _check_lines(lines, amount)
-    existing = _parts(merchant.pk, idempotency_key)
-    if existing:
-        return existing
     now = clock.now()
     try:
         with transaction.atomic():
             lock_keys([f"refund:{merchant.pk}:{idempotency_key}"])
+            # A repeat is found here, under the key's lock (rare: no unlocked look first).
             existing = _parts(merchant.pk, idempotency_key)
             if existing:
                 return existing
@@ -151,7 +149,7 @@ def request_refund(
                         ),
                     }
                 ) from None
-            count_refund_on_payments(parts=parts)
+            count_refund_on_payments(parts=parts, locked=True)  # by lock_order_payments
             if lines is not None:
                 # Each payment's part carries its own lines, so a part the gateway refuses
                 # gives back exactly those (``_to_review``).
@@ -256,6 +254,7 @@ def execute_refund(*, refund_id: int) -> Refund:
             status=RefundStatus.SENT, attempts=F("attempts") + 1
         )
         refund.status = RefundStatus.SENT
+        refund.attempts += 1  # as the update did (the claim keeps other workers out)
         try:
             result = gateway.refund(
                 RefundRequest(
@@ -288,6 +287,10 @@ def _settle(refund: Refund, result: RefundResult) -> Refund:
             claimed_until=None,
         )
         if updated and done:
+            refund.status = RefundStatus.SUCCEEDED
+            refund.gateway_refund_id = result.refund_id[:200]
+            refund.settled_at = now
+            refund.claimed_until = None
             record_event(
                 "RefundIssued",
                 {
@@ -301,6 +304,7 @@ def _settle(refund: Refund, result: RefundResult) -> Refund:
                 aggregate_type="refund",
                 aggregate_id=refund.pk,
             )
+            return refund  # as written above: no need to read it back
     refund.refresh_from_db()
     return refund
 

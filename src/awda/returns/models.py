@@ -126,6 +126,11 @@ class Return(MerchantOwned):
     expiry_reminder_sent_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     rejection_reason = models.TextField(blank=True)
+    # The money job failed for a business reason (its error code, e.g. a per-line cap):
+    # staff find the return by it (``GET /returns?money_review=true``) whatever its status,
+    # since one still waiting for its parcel can't move to ``in_review``. Cleared when a
+    # person settles the review.
+    money_review_reason = models.CharField(max_length=60, blank=True)
     # Cash-on-delivery refunds go by bank transfer: the shopper's account, encrypted at rest.
     payout_iban = EncryptedTextField(blank=True)
     payout_name = EncryptedTextField(blank=True)

@@ -14,9 +14,10 @@ from django.db.models import Sum
 from awda.core.models import Event
 from awda.exchanges.selectors import differences_credited, differences_given_back
 from awda.merchants.models import Merchant
+from awda.orders.models import LineRefund, LineRefundKind
 from awda.payments.models import BankPayout, PayoutStatus, Refund, RefundStatus
-from awda.returns.models import Return
-from awda.returns.selectors import money_by_resolution
+from awda.returns.models import Resolution, Return, ReturnItem
+from awda.returns.selectors import money_for_paid_items
 from awda.wallet.models import EntryKind, LedgerEntry
 
 
@@ -112,6 +113,10 @@ def _mismatches(merchant: Merchant) -> list[Mismatch]:
 
     Refunds are compared once their money is final (confirmed or paid); store credit once
     granted. A refund in review or in doubt is reported in its own counters instead.
+
+    The promise is what the items actually paid are due (``_paid_items``): a return the
+    warehouse found partly missing, wrong or rejected is paid for the rest only, and that is
+    no mismatch; a refund or credit that differs from those items' money still is.
     """
     moved_refund: dict[str, int] = defaultdict(int)
     for reference, amount in Refund.objects.filter(
@@ -147,8 +152,10 @@ def _mismatches(merchant: Merchant) -> list[Mismatch]:
     # An exchange for something cheaper gives its difference back under the return's number.
     given_back = differences_given_back(merchant_id=merchant.pk, references=numbers)
     credited_back = differences_credited(merchant_id=merchant.pk, references=numbers)
+    counted = _lines_counted(merchant, numbers)
     for ret in returns:
-        money = money_by_resolution(ret, list(ret.items.all()))
+        items = list(ret.items.all())
+        money = money_for_paid_items(ret, items, _paid_items(items, counted.get(ret.number)))
         promised_refund = money.refund_minor + given_back.get(ret.number, 0)
         promised_credit = money.store_credit_minor + credited_back.get(ret.number, 0)
         final = ret.number in moved_refund and ret.number not in open_refund
@@ -161,3 +168,33 @@ def _mismatches(merchant: Merchant) -> list[Mismatch]:
                 Mismatch(ret.number, "store_credit", promised_credit, credited[ret.number])
             )
     return mismatches
+
+
+# Which kind of line refund pays an item of each resolution.
+_PAID_BY: dict[str, frozenset[str]] = {
+    Resolution.REFUND: frozenset({LineRefundKind.REFUND, LineRefundKind.BANK_TRANSFER}),
+    Resolution.STORE_CREDIT: frozenset({LineRefundKind.STORE_CREDIT}),
+}
+
+
+def _lines_counted(merchant: Merchant, numbers: set[str]) -> dict[str, set[tuple[int, str]]]:
+    """Per return number, the ``(order_line_id, kind)`` its money was counted on and not
+    given back (``orders.LineRefund``: a refused refund releases its rows)."""
+    counted: dict[str, set[tuple[int, str]]] = defaultdict(set)
+    for reference, line_id, kind in LineRefund.objects.filter(
+        merchant=merchant, reference__in=numbers, released_at__isnull=True
+    ).values_list("reference", "order_line_id", "kind"):
+        counted[reference].add((line_id, kind))
+    return counted
+
+
+def _paid_items(items: list[ReturnItem], counted: set[tuple[int, str]] | None) -> list[bool]:
+    """Which of the return's items its money went to: those whose line carries the return's
+    line refund of the item's kind. A return with no line refund at all (money moved before
+    lines were counted) is taken as paid in full, as it promised."""
+    if not counted:
+        return [True] * len(items)
+    return [
+        any((item.order_line_id, kind) in counted for kind in _PAID_BY.get(item.resolution, ()))
+        for item in items
+    ]

@@ -25,6 +25,9 @@ TRANSITIONS: Mapping[str, Mapping[S, S]] = {
     # Keep-item returns complete straight from approved; others once received and decided
     # (or, held for review, once a person settled the money).
     "complete": {S.RECEIVED: S.COMPLETED, S.APPROVED: S.COMPLETED, S.IN_REVIEW: S.COMPLETED},
+    # A person looked at the money in review (at stake, or a money job that failed) and
+    # closes the return as it stands.
+    "settle": {S.IN_REVIEW: S.COMPLETED},
 }
 
 TERMINAL: frozenset[S] = frozenset({S.REJECTED, S.COMPLETED, S.CANCELLED, S.EXPIRED})

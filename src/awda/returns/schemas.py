@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from ninja import Schema
 from pydantic import BaseModel, ConfigDict, Field
@@ -46,6 +46,13 @@ class RejectIn(_In):
 
 class NoteIn(_In):
     note: str = Field(default="", max_length=2000)
+
+
+class SettleIn(_In):
+    """How a person settled the money of a return in review."""
+
+    note: str = Field(min_length=1, max_length=2000)
+    outcome: Literal["completed"] = "completed"  # the return completes as it stands
 
 
 class ReturnItemOut(Schema):
@@ -100,6 +107,8 @@ class ReturnSummaryOut(Schema):
     refund_total_minor: int
     store_credit_total_minor: int
     requested_at: datetime
+    # Set when the money job failed for a business reason (its error code); "" otherwise.
+    money_review_reason: str
 
     @staticmethod
     def resolve_order_number(obj: Return) -> str:

@@ -208,11 +208,19 @@ def list_returns(
     customer_email: str | None = None,
     requested_after: datetime | None = None,
     requested_before: datetime | None = None,
+    money_review: bool | None = None,
 ) -> QuerySet[Return]:
     """Returns of one merchant, newest first, filtered."""
     qs = Return.objects.for_merchant(merchant).select_related("order", "customer")
     if status:
         qs = qs.filter(status=status)
+    if money_review is not None:
+        # Returns whose money job failed for a business reason (hold_money_for_review).
+        qs = (
+            qs.exclude(money_review_reason="")
+            if money_review
+            else qs.filter(money_review_reason="")
+        )
     if order_number:
         qs = qs.filter(order__number=order_number)
     if customer_email:
@@ -325,3 +333,26 @@ def money_by_resolution(ret: _Totals, items: Sequence[_ItemMoney]) -> Resolution
             if i.resolution == Resolution.STORE_CREDIT
         ),
     )
+
+
+def money_for_paid_items(
+    ret: _Totals, items: Sequence[_ItemMoney], paid: Sequence[bool]
+) -> ResolutionMoney:
+    """``money_by_resolution`` for the items marked ``paid`` (a mask over ``items``): what a
+    return paid only in part (items found missing, wrong or rejected get none) owes.
+
+    Each store-credit item keeps its share of the bonus as shared over every item, so the
+    paid parts and the unpaid ones add up to the whole return's money."""
+    if all(paid):
+        return money_by_resolution(ret, items)
+    bonus = Money(ret.store_credit_total_minor - ret.refund_total_minor, ret.currency)
+    shares = bonus.allocate([i.refund_minor for i in items]) if items else []
+    refund = credit = 0
+    for item, share, is_paid in zip(items, shares, paid, strict=True):
+        if not is_paid:
+            continue
+        if item.resolution == Resolution.REFUND:
+            refund += item.refund_minor
+        elif item.resolution == Resolution.STORE_CREDIT:
+            credit += item.refund_minor + share.minor
+    return ResolutionMoney(refund_minor=refund, store_credit_minor=credit)

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from awda.catalog.models import Variant
 from awda.core import clock
 from awda.core.db import loaded_instance
-from awda.core.errors import Conflict, InvalidInput, InvalidTransition, NotFound
+from awda.core.errors import Conflict, DomainError, InvalidInput, InvalidTransition, NotFound
 from awda.core.ids import new_return_number, normalise_return_number
 from awda.core.money import Money, round_minor
 from awda.core.outbox import record_event, record_events
@@ -38,6 +38,7 @@ from awda.returns import errors
 from awda.returns.models import (
     Condition,
     Decision,
+    Disposition,
     Reception,
     Resolution,
     Return,
@@ -860,6 +861,9 @@ def record_receipt(
                     item.received_quantity, item.reception = got.quantity, got.reception
             item.save(update_fields=["received_quantity", "reception"])
         _hold_money_at_stake(ret, return_items, actor=actor, now=now)
+        if ret.money_review_reason and ret.status == ReturnStatus.RECEIVED:
+            # The money failed while the parcel was on its way: now it can wait in review.
+            _transition(ret, "hold_for_review", actor=actor, now=now, note="money_failed")
         return ret
 
 
@@ -973,6 +977,153 @@ def _validate_inspection(items: Sequence[InspectedItem]) -> None:
             raise InvalidInput(_("Unknown condition."), field=f"items.{i}.condition")
 
 
+# -- the warehouse: further parcels and dispositions (called by awda.warehouse) ---------------
+
+
+def record_further_receipt(
+    *, merchant: Merchant, number: str, actor: str, items: Sequence[ReceivedItem]
+) -> Return:
+    """Another parcel of a return already received: each listed item's units received *so
+    far* (a total, so a repeated scan or request changes nothing), ``wrong_item``, or
+    ``missing`` once nobody expects it any more.
+
+    Only items not yet decided; a total never goes down (a person corrects that). Money
+    already held for an item found short stays held: a person settles it.
+    """
+    if not items:
+        raise InvalidInput(_("Receive at least one item."), field="items")
+    with transaction.atomic():
+        ret = _load_for_update(merchant, number)
+        if ret.status not in INSPECTABLE:
+            raise InvalidTransition(
+                details={"current_status": ret.status, "action": "record_further_receipt"}
+            )
+        now = clock.now()
+        return_items = list(
+            ReturnItem.objects.filter(return_request=ret)
+            .select_related("order_line")
+            .order_by("pk")
+        )
+        by_ref = {item.order_line.line_ref: item for item in return_items}
+        for i, got in enumerate(items):
+            item = by_ref.get(got.line_ref)
+            if item is None:
+                raise NotFound(
+                    _("This return has no such item."),
+                    field=f"items.{i}.line_ref",
+                    details={"line_ref": got.line_ref},
+                )
+            if got.reception not in (Reception.RECEIVED, Reception.WRONG_ITEM, Reception.MISSING):
+                raise InvalidInput(_("Unknown reception state."), field=f"items.{i}.reception")
+            before = item.received_quantity if item.reception == Reception.RECEIVED else 0
+            if got.reception == Reception.RECEIVED and not before <= got.quantity <= item.quantity:
+                raise InvalidInput(
+                    _("Received so far: at least what came before, at most what was returned."),
+                    field=f"items.{i}.quantity",
+                    details={"received_before": before, "quantity": item.quantity},
+                )
+            if (item.reception, item.received_quantity) == (got.reception, got.quantity):
+                continue  # a repeat
+            if item.decision != Decision.PENDING:
+                raise Conflict(
+                    _("This item was already decided; a person can change the decision."),
+                    field=f"items.{i}.line_ref",
+                    details={"line_ref": got.line_ref, "decision": item.decision},
+                )
+            item.reception = got.reception
+            item.received_quantity = got.quantity if got.reception == Reception.RECEIVED else 0
+            item.save(update_fields=["received_quantity", "reception"])
+            _timeline(
+                ret,
+                kind="item_received",
+                actor=actor,
+                at=now,
+                data={
+                    "item_id": item.pk,
+                    "line_ref": got.line_ref,
+                    "reception": item.reception,
+                    "received_quantity": item.received_quantity,
+                },
+            )
+        _hold_money_at_stake(ret, return_items, actor=actor, now=now)
+        return ret
+
+
+_DISPOSABLE = frozenset({ReturnStatus.RECEIVED, ReturnStatus.IN_REVIEW, ReturnStatus.COMPLETED})
+
+
+def record_disposition(
+    *, merchant: Merchant, number: str, line_ref: str, disposition: str, actor: str, note: str = ""
+) -> tuple[Return, ReturnItem, bool]:
+    """What becomes of a returned item (restock, recycle, return to vendor…), once: the same
+    disposition again changes nothing (``False``), another is refused. Stock moves are the
+    warehouse's (``warehouse.services.dispose``), in the same transaction as this.
+    """
+    if disposition not in Disposition.values:
+        raise InvalidInput(_("Unknown disposition."), field="disposition")
+    with transaction.atomic():
+        ret = _load_for_update(merchant, number)
+        if ret.status not in _DISPOSABLE and not (
+            disposition == Disposition.KEPT_BY_CUSTOMER and ret.status not in RELEASES_UNITS
+        ):
+            raise InvalidTransition(
+                details={"current_status": ret.status, "action": "record_disposition"}
+            )
+        item = (
+            ReturnItem.objects.filter(return_request=ret, order_line__line_ref=line_ref)
+            .select_related("order_line")
+            .first()
+        )
+        if item is None:
+            raise NotFound(
+                _("This return has no such item."),
+                field="line_ref",
+                details={"line_ref": line_ref},
+            )
+        if item.disposition:
+            if item.disposition == disposition:
+                return ret, item, False  # a repeat: a double click, a replayed job
+            raise Conflict(
+                _("This item's disposition was already recorded."),
+                field="disposition",
+                details={"line_ref": line_ref, "disposition": item.disposition},
+            )
+        if disposition != Disposition.KEPT_BY_CUSTOMER:
+            if item.decision not in _DECIDED:
+                raise InvalidInput(
+                    _("Accept or reject the item before deciding what becomes of it."),
+                    field="disposition",
+                    details={"line_ref": line_ref, "decision": item.decision},
+                )
+            if item.reception not in (Reception.RECEIVED, Reception.WRONG_ITEM):
+                raise InvalidInput(
+                    _("Only an item that arrived can be disposed of."),
+                    field="disposition",
+                    details={"line_ref": line_ref, "reception": item.reception},
+                )
+        if disposition == Disposition.RESTOCK and (
+            item.decision != Decision.ACCEPTED
+            or item.reception != Reception.RECEIVED
+            or item.received_quantity < 1
+        ):
+            raise InvalidInput(
+                _("Only an accepted item that arrived can be restocked."),
+                field="disposition",
+                details={"line_ref": line_ref, "decision": item.decision},
+            )
+        item.disposition = disposition
+        item.save(update_fields=["disposition"])
+        _timeline(
+            ret,
+            kind="item_disposed",
+            actor=actor,
+            at=clock.now(),
+            note=note.strip(),
+            data={"item_id": item.pk, "line_ref": line_ref, "disposition": disposition},
+        )
+        return ret, item, True
+
+
 def _not_due_because(item: ReturnItem) -> str:
     """Why the warehouse found an item not due its money ("" when it found nothing wrong)."""
     if item.decision == Decision.REJECTED:
@@ -1067,6 +1218,82 @@ def _hold_money_at_stake(
                 "not_recovered_minor": not_recovered,
             },
         )
+
+
+def hold_money_for_review(*, return_id: int, trigger: str, error: DomainError) -> Return | None:
+    """The return's money job (``issue_resolutions`` at ``trigger``) was refused for a
+    business reason — a line's cap, payments that can't take the refund: asking again would
+    be refused again, so a person decides instead of the job retrying until it gives up.
+
+    The reason goes on the timeline (``money_failed``) and on the return
+    (``money_review_reason``, which the staff queue filters on); a received return moves to
+    ``in_review`` now, one whose parcel is still coming when it is received (a status
+    change now would leave the parcel nowhere to arrive). Records ``ReturnMoneyFailed``.
+    """
+    with transaction.atomic():
+        ret = Return.objects.select_for_update().filter(pk=return_id).first()
+        if ret is None:
+            return None
+        now = clock.now()
+        details = {
+            str(key): value if isinstance(value, str | int | float | bool | None) else str(value)
+            for key, value in error.details.items()
+        }
+        _timeline(
+            ret,
+            kind="money_failed",
+            actor="system",
+            at=now,
+            note=str(error.message),
+            data={"code": error.code, "trigger": trigger, "details": details},
+        )
+        Return.objects.filter(pk=ret.pk).update(money_review_reason=error.code, updated_at=now)
+        ret.money_review_reason = error.code
+        if next_status(ret.status, "hold_for_review") is not None:
+            _transition(ret, "hold_for_review", actor="system", now=now, note="money_failed")
+        record_event(
+            "ReturnMoneyFailed",
+            _event_payload(ret, trigger=trigger, code=error.code, details=details),
+            merchant_id=ret.merchant_id,
+            aggregate_type="return",
+            aggregate_id=ret.pk,
+        )
+        return ret
+
+
+SETTLE_OUTCOMES = ("completed",)
+
+
+def settle_review(
+    *, merchant: Merchant, number: str, actor: str, note: str, outcome: str = "completed"
+) -> Return:
+    """A person settled the money of a return in review (at stake after inspection, or a
+    money job that failed): the return completes as it stands, with their note."""
+    if outcome not in SETTLE_OUTCOMES:
+        raise InvalidInput(_("Unknown outcome."), field="outcome")
+    if not note.strip():
+        raise InvalidInput(_("Say how the review was settled."), field="note")
+    with transaction.atomic():
+        ret = _load_for_update(merchant, number)
+        flagged = ret.money_review_reason
+        now = clock.now()
+        _transition(
+            ret,
+            "settle",
+            actor=actor,
+            now=now,
+            note=note.strip(),
+            changes={"money_review_reason": ""},
+        )
+        _timeline(
+            ret,
+            kind="review_settled",
+            actor=actor,
+            at=now,
+            note=note.strip(),
+            data={"outcome": outcome, "money_review_reason": flagged},
+        )
+        return ret
 
 
 # -- reasons ------------------------------------------------------------------------------------
@@ -1204,7 +1431,10 @@ def issue_resolutions(*, return_id: int, trigger: str) -> list[str]:
     started: list[str] = []
     with transaction.atomic():
         ret = (
-            Return.objects.select_for_update()
+            # The return's row only: locking the joined merchant too would queue every
+            # resolution of the store behind one another (the money's own rows are locked
+            # below, in their fixed order).
+            Return.objects.select_for_update(of=("self",))
             .select_related("merchant", "order", "customer")
             .filter(pk=return_id)
             .first()
@@ -1308,15 +1538,19 @@ def _not_paid_because(item: ReturnItem, *, inspected: bool) -> str:
 def _note_items_not_paid(
     ret: Return, items: Sequence[ReturnItem], *, inspected: bool, now: datetime
 ) -> None:
+    unpaid = [
+        (item, why) for item in items if (why := _not_paid_because(item, inspected=inspected))
+    ]
+    if not unpaid:
+        return  # the usual case: no timeline to read
     noted = {
         (entry or {}).get("item_id")
         for entry in TimelineEntry.objects.filter(
             return_request=ret, kind="item_not_refunded"
         ).values_list("data", flat=True)
     }
-    for item in items:
-        why = _not_paid_because(item, inspected=inspected)
-        if why and item.pk not in noted:
+    for item, why in unpaid:
+        if item.pk not in noted:
             _timeline(
                 ret,
                 kind="item_not_refunded",

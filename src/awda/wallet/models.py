@@ -153,6 +153,8 @@ class LedgerEntry(MerchantOwned):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="expiry"
     )
     created_at = models.DateTimeField()
+    # When the shopper was told this credit expires soon: each lot at most once.
+    expiry_reminded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

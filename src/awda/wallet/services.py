@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.db import IntegrityError, transaction
@@ -551,6 +551,56 @@ def expire_store_credit(*, now: datetime | None = None, limit: int = 500) -> int
             if account is not None:
                 expired += _expire_due(account, now)
     return expired
+
+
+def remind_expiring_store_credit(
+    *, within: timedelta = timedelta(days=7), now: datetime | None = None, limit: int = 500
+) -> int:
+    """Tell shoppers whose unspent credit expires within ``within``: one
+    ``StoreCreditExpiring`` per account and run, naming its lots, each lot at most once
+    however often or concurrently this runs (``expiry_reminded_at``, set under the account's
+    lock). At most ``limit`` accounts per run. Returns the number of accounts reminded."""
+    now = now or clock.now()
+    due = LedgerEntry.objects.filter(
+        remaining_minor__gt=0,
+        expires_at__gt=now,
+        expires_at__lte=now + within,
+        expiry_reminded_at__isnull=True,
+    )
+    account_ids = list(
+        due.order_by("account_id").values_list("account_id", flat=True).distinct()[:limit]
+    )
+    reminded = 0
+    for account_id in account_ids:
+        # One transaction per account, as the expiry job: one failure holds back no other.
+        with transaction.atomic():
+            account = CreditAccount.objects.select_for_update().filter(pk=account_id).first()
+            if account is None:
+                continue
+            lots = list(
+                due.filter(account_id=account.pk)
+                .order_by("expires_at", "pk")
+                .values_list("pk", "remaining_minor", "expires_at")
+            )
+            if not lots:
+                continue  # another run reminded them first
+            LedgerEntry.objects.filter(pk__in=[pk for pk, _r, _e in lots]).update(
+                expiry_reminded_at=now
+            )
+            record_event(
+                "StoreCreditExpiring",
+                {
+                    **_account_payload(account),
+                    "amount_minor": sum(remaining for _pk, remaining, _e in lots),
+                    "expires_at": min(e for _pk, _r, e in lots if e is not None).isoformat(),
+                    "entries": [pk for pk, _r, _e in lots],
+                },
+                merchant_id=account.merchant_id,
+                aggregate_type="credit_account",
+                aggregate_id=account.pk,
+            )
+            reminded += 1
+    return reminded
 
 
 # -- clawback ---------------------------------------------------------------------------------
