@@ -316,9 +316,7 @@ def _to_review(refund: Refund, message: str) -> Refund:
             pk=refund.pk, status__in=[RefundStatus.PENDING, RefundStatus.SENT]
         ).update(status=RefundStatus.REVIEW, failure_message=message[:500], claimed_until=None)
         if updated:
-            # Payments before lines, as when the refund was reserved.
-            count_refund_on_payments(parts=[(refund.payment_id, -refund.amount_minor)])
-            release_line_refunds(merchant_id=refund.merchant_id, key=refund.idempotency_key)
+            _give_back_reserved(refund)
             record_event(
                 "RefundNeedsReview",
                 {"refund_id": refund.pk, "reference": refund.reference, "message": message[:500]},
@@ -328,6 +326,13 @@ def _to_review(refund: Refund, message: str) -> Refund:
             )
     refund.refresh_from_db()
     return refund
+
+
+def _give_back_reserved(refund: Refund) -> None:
+    """The refund's amount goes back to its payment and its order lines (its money did not
+    move); payments before lines, as when it was reserved. Inside the caller's transaction."""
+    count_refund_on_payments(parts=[(refund.payment_id, -refund.amount_minor)])
+    release_line_refunds(merchant_id=refund.merchant_id, key=refund.idempotency_key)
 
 
 # -- bank transfers (cash-on-delivery refunds) ---------------------------------------------------
@@ -712,9 +717,7 @@ def _mismatch(
         if not updated:
             return
         if give_back:
-            # Payments before lines, as when the refund was reserved.
-            count_refund_on_payments(parts=[(refund.payment_id, -refund.amount_minor)])
-            release_line_refunds(merchant_id=refund.merchant_id, key=refund.idempotency_key)
+            _give_back_reserved(refund)
         record_events(
             [
                 (

@@ -144,30 +144,20 @@ def _number(context: Ctx, value: int | Decimal) -> str:
     return format_number(value, _lang(context), arabic_digits=_options(context).arabic_digits)
 
 
+def _calendar(context: Ctx) -> dict[str, Any]:
+    """The merchant's time zone, calendar and digits, as the date formatters take them."""
+    options = _options(context)
+    return {"tz": options.timezone, "hijri": options.hijri, "arabic_digits": options.arabic_digits}
+
+
 @pass_context
 def date_text(context: Ctx, moment: datetime | date, style: DateStyle = "long") -> str:
-    options = _options(context)
-    return format_date(
-        moment,
-        _lang(context),
-        tz=options.timezone,
-        hijri=options.hijri,
-        arabic_digits=options.arabic_digits,
-        style=style,
-    )
+    return format_date(moment, _lang(context), style=style, **_calendar(context))
 
 
 @pass_context
 def datetime_text(context: Ctx, moment: datetime, style: DateStyle = "long") -> str:
-    options = _options(context)
-    return format_datetime(
-        moment,
-        _lang(context),
-        tz=options.timezone,
-        hijri=options.hijri,
-        arabic_digits=options.arabic_digits,
-        style=style,
-    )
+    return format_datetime(moment, _lang(context), style=style, **_calendar(context))
 
 
 @pass_context

@@ -884,18 +884,8 @@ def record_inspection(
     """
     _validate_inspection(items)
     with transaction.atomic():
-        ret = _load_for_update(merchant, number)
-        if ret.status not in INSPECTABLE:
-            raise InvalidTransition(
-                details={"current_status": ret.status, "action": "record_inspection"}
-            )
+        ret, return_items, by_ref = _load_inspectable(merchant, number, "record_inspection")
         now = clock.now()
-        return_items = list(
-            ReturnItem.objects.filter(return_request=ret)
-            .select_related("order_line")
-            .order_by("pk")
-        )
-        by_ref = {item.order_line.line_ref: item for item in return_items}
         was_decided = all(item.decision in _DECIDED for item in return_items)
         for i, got in enumerate(items):
             item = by_ref.get(got.line_ref)
@@ -963,6 +953,20 @@ def record_inspection(
         return ret
 
 
+def _load_inspectable(
+    merchant: Merchant, number: str, action: str
+) -> tuple[Return, list[ReturnItem], dict[str, ReturnItem]]:
+    """The received return, locked, with its items in order and by line: for the warehouse's
+    steps after the parcel arrived (``action`` names the refused step)."""
+    ret = _load_for_update(merchant, number)
+    if ret.status not in INSPECTABLE:
+        raise InvalidTransition(details={"current_status": ret.status, "action": action})
+    return_items = list(
+        ReturnItem.objects.filter(return_request=ret).select_related("order_line").order_by("pk")
+    )
+    return ret, return_items, {item.order_line.line_ref: item for item in return_items}
+
+
 def _validate_inspection(items: Sequence[InspectedItem]) -> None:
     if not items:
         raise InvalidInput(_("Inspect at least one item."), field="items")
@@ -993,18 +997,8 @@ def record_further_receipt(
     if not items:
         raise InvalidInput(_("Receive at least one item."), field="items")
     with transaction.atomic():
-        ret = _load_for_update(merchant, number)
-        if ret.status not in INSPECTABLE:
-            raise InvalidTransition(
-                details={"current_status": ret.status, "action": "record_further_receipt"}
-            )
+        ret, return_items, by_ref = _load_inspectable(merchant, number, "record_further_receipt")
         now = clock.now()
-        return_items = list(
-            ReturnItem.objects.filter(return_request=ret)
-            .select_related("order_line")
-            .order_by("pk")
-        )
-        by_ref = {item.order_line.line_ref: item for item in return_items}
         for i, got in enumerate(items):
             item = by_ref.get(got.line_ref)
             if item is None:
