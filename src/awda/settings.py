@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "awda.shipping",
     "awda.returns",
     "awda.warehouse",
+    "awda.support",
     "awda.api",
     "awda.notifications",
     "awda.portal",

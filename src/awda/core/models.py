@@ -67,3 +67,31 @@ class RateCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} @ {self.window_start}: {self.count}"
+
+
+class AuditEntry(models.Model):
+    """One thing a person on the staff did (approve, override, grant goodwill, set a budget…),
+    kept for good. Money the system moves is audited by its own ledgers and events."""
+
+    # Plain id, like ``Event``: core imports no domain, and the audit outlives the rows.
+    merchant_id = models.BigIntegerField()
+    at = models.DateTimeField()
+    actor = models.CharField(max_length=150)  # the staff member's username, or "api:<key>"
+    role = models.CharField(max_length=20, blank=True)
+    action = models.CharField(max_length=60)  # a stable snake_case verb: goodwill_granted
+    subject_type = models.CharField(max_length=40)
+    subject_id = models.CharField(max_length=64)
+    summary = models.CharField(max_length=300, blank=True)  # who/what, for search and CSV
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["merchant_id", "-at"], name="audit_recent_idx"),
+            models.Index(
+                fields=["merchant_id", "subject_type", "subject_id"], name="audit_subject_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        subject = f"{self.subject_type}:{self.subject_id}"
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {subject}"
