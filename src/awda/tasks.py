@@ -24,6 +24,7 @@ from awda.returns import photos as return_photos
 from awda.returns import services as returns_services
 from awda.shipping import services as shipping
 from awda.wallet import services as wallet
+from awda.warehouse import services as warehouse
 
 
 def count_return_in_customer_history(event: Event) -> None:
@@ -196,6 +197,21 @@ def ship_instant_exchange(event: Event) -> None:
     returns_services.issue_instant_exchange(return_id=int(event.payload["return_id"]))
 
 
+@outbox.outside_transaction
+def act_on_rejected_items(event: Event) -> None:
+    """Items the warehouse rejected go back to the shopper (a parcel) or stay, by policy."""
+    if event.payload.get("rejected"):
+        warehouse.act_on_rejected_items(return_id=int(event.payload["return_id"]))
+
+
+@outbox.outside_transaction
+def email_rejected_items(event: Event) -> None:
+    """Tell the shopper which items were not accepted, why, and what becomes of them."""
+    notifications.send_rejected_items(
+        return_id=int(event.payload["return_id"]), payload=event.payload
+    )
+
+
 def check_exchange_originals(event: Event) -> None:
     """What arrived (or passed inspection): a replacement sent for items that didn't come
     back is charged or reviewed."""
@@ -265,9 +281,10 @@ HANDLERS: Mapping[str, Sequence[Callable[[Event], None]]] = {
     "FirstScanRecorded": [start_money, email_shopper, text_shopper],
     "ParcelDelivered": [start_money, email_shopper, text_shopper],
     "ReturnReceived": [email_shopper, text_shopper, check_exchange_originals],
-    # The shopper hears about the money itself (RefundIssued…); a rejected item's mail is
-    # the warehouse issue's.
-    "ReturnInspected": [start_money, check_exchange_originals],
+    # The shopper hears about the money itself (RefundIssued…) and about rejected items once
+    # the warehouse has acted on them (RejectedItemsHandled).
+    "ReturnInspected": [start_money, check_exchange_originals, act_on_rejected_items],
+    "RejectedItemsHandled": [email_rejected_items],
     "ReturnRejected": [email_shopper, text_shopper],
     "ReturnExpiring": [email_shopper, text_shopper],
     "ReturnExpired": [email_shopper, text_shopper],
@@ -278,7 +295,8 @@ HANDLERS: Mapping[str, Sequence[Callable[[Event], None]]] = {
     "ExchangeDifferencePaid": [note_exchange_step, email_exchange_issued],
     "ExchangeCharged": [note_exchange_step],
     "ExchangeNeedsReview": [note_exchange_step],
-    # ReplacementOrderCreated / Released / Cancelled: the store connectors' issue subscribes.
+    # ReplacementOrderCreated / Released / Cancelled and StockMoved (every stock ledger move,
+    # with the new level): the store connectors' issue subscribes.
     # Later issues subscribe here: webhooks, payments (notifications.send_resolution_issued).
 }
 

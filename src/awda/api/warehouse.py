@@ -1,11 +1,12 @@
-"""/api/v1/warehouse and /api/v1/stock: scan, receive and inspect, dispose, stock levels."""
+"""/api/v1/warehouse and /api/v1/stock: scan, receive and inspect, dispose, stock levels,
+vendor batches and their packing lists."""
 
-from django.http import HttpRequest
-from ninja import Path, Router
+from django.http import HttpRequest, HttpResponse
+from ninja import Path, Query, Router
 
 from awda.api.auth import merchant_of
 from awda.core.errors import NotFound
-from awda.warehouse import selectors, services
+from awda.warehouse import packing_list, selectors, services
 from awda.warehouse.schemas import (
     DisposalOut,
     DisposeIn,
@@ -13,6 +14,8 @@ from awda.warehouse.schemas import (
     ReceiveOut,
     StationReturnOut,
     StockOut,
+    VendorBatchOut,
+    VendorBatchQuery,
 )
 
 router = Router(tags=["warehouse"])
@@ -76,3 +79,44 @@ def dispose(
 @router.get("/stock/{sku}", response=StockOut, summary="A SKU's stock per location and moves")
 def stock(request: HttpRequest, sku: Path[str]) -> StockOut:
     return StockOut.of(selectors.stock_for_sku(merchant=merchant_of(request), sku=sku))
+
+
+@router.get(
+    "/warehouse/vendor-batches",
+    response=list[VendorBatchOut],
+    summary="Batches of items going back to their suppliers (open first, newest first)",
+)
+def vendor_batches(request: HttpRequest, q: Query[VendorBatchQuery]) -> list[VendorBatchOut]:
+    rows = packing_list.vendor_batches(merchant=merchant_of(request), status=q.status)
+    return [VendorBatchOut.of(row) for row in rows]
+
+
+@router.post(
+    "/warehouse/vendor-batches/{batch_id}/close",
+    response=VendorBatchOut,
+    summary="The batch is packed: nothing more goes in (closing it again is a repeat)",
+)
+def close_vendor_batch(request: HttpRequest, batch_id: Path[int]) -> VendorBatchOut:
+    merchant = merchant_of(request)
+    batch = services.close_vendor_batch(merchant=merchant, batch_id=batch_id, actor="api")
+    rows = packing_list.vendor_batches(merchant=merchant)
+    return VendorBatchOut.of(next(row for row in rows if row.id == batch.pk))
+
+
+@router.get(
+    "/warehouse/vendor-batches/{batch_id}/packing-list.pdf",
+    summary="The batch's packing list (A4 PDF, English and Arabic, the reference as Code128)",
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "the packing list",
+                "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    },
+)
+def vendor_batch_packing_list(request: HttpRequest, batch_id: Path[int]) -> HttpResponse:
+    data = packing_list.packing_list(merchant=merchant_of(request), batch_id=batch_id)
+    response = HttpResponse(packing_list.render_packing_list(data), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="packing-list-{data.reference}.pdf"'
+    return response

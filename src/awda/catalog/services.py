@@ -25,6 +25,7 @@ from awda.catalog.models import (
 )
 from awda.core import clock
 from awda.core.errors import Conflict, InvalidInput, NotFound
+from awda.core.outbox import record_event
 from awda.merchants.models import Merchant
 
 
@@ -225,6 +226,28 @@ def _record_move(
             actor=actor,
             at=at,
         )
+    # Announced in the same transaction (a store connector pushes the new level): one event
+    # per move, so a repeated key, which writes no move, announces nothing.
+    sku, location_code = (
+        Stock.objects.filter(pk=row.pk).values_list("variant__sku", "location__code").get()
+    )
+    record_event(
+        "StockMoved",
+        {
+            "move_id": move.pk,
+            "variant_id": row.variant_id,
+            "sku": sku,
+            "location_id": row.location_id,
+            "location": location_code,
+            "quantity": quantity,
+            "on_hand_after": move.on_hand_after,
+            "reason": reason,
+            "reference": move.reference,
+        },
+        merchant_id=row.merchant_id,
+        aggregate_type="stock",
+        aggregate_id=row.pk,
+    )
     changes: dict[str, object] = {"on_hand": F("on_hand") + quantity}
     if reserved_change:
         changes["reserved"] = F("reserved") + reserved_change

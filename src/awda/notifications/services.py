@@ -307,6 +307,69 @@ def _step_values(step: _Step, store: Storefront, lang: str) -> dict[str, str]:
     }
 
 
+# -- items the warehouse rejected ----------------------------------------------------------------
+
+
+def send_rejected_items(*, return_id: int, payload: Mapping[str, Any]) -> None:
+    """E-mail the shopper which items the warehouse did not accept and why (its note), and
+    what happens to them: sent back (carrier and tracking number), kept by the store, or to
+    be sent back. ``payload`` is ``RejectedItemsHandled``'s. Nothing is sent when the
+    customer has no e-mail address."""
+    ret = _load_return(return_id)
+    if not ret.customer.email:
+        return
+    lines = {
+        item.order_line.line_ref: item
+        for item in ReturnItem.objects.filter(return_request=ret).select_related("order_line")
+    }
+    outcome = str(payload.get("outcome", ""))
+    with _shopper_language(ret) as (lang, store):
+        values = {
+            "number": ret.number,
+            "store": store.display_name,
+            "carrier": str(payload.get("carrier", "")),
+        }
+        details = [(_("Return number"), ret.number)]
+        for entry in payload.get("items", ()):
+            item = lines.get(str(entry.get("line_ref")))
+            if item is None:
+                continue
+            title = f"{_item(item, lang).title} × {item.quantity}"
+            details.append((title, str(entry.get("note") or "") or _("No reason was given.")))
+        if outcome == "sent_back":
+            details.append((_("Tracking number"), str(payload.get("tracking_number", ""))))
+        mail = _StepMail(
+            subject=_("Items from your return %(number)s at %(store)s were not accepted") % values,
+            headline=_("Some items were not accepted"),
+            paragraphs=[
+                _(
+                    "%(store)s checked your return and could not accept the items below. "
+                    "Next to each item is the reason."
+                )
+                % values,
+                str(_REJECTED_NEXT.get(outcome, _REJECTED_NEXT["send_back_pending"])) % values,
+            ],
+            details=details,
+        )
+        _send_step_mail(ret, lang, store, mail)
+
+
+# What happens to the rejected items, by the outcome the warehouse recorded.
+_REJECTED_NEXT: dict[str, Promise] = {
+    "sent_back": gettext_lazy(
+        "We are sending these items back to you with %(carrier)s: you can follow the parcel "
+        "with the tracking number below."
+    ),
+    "kept": gettext_lazy(
+        "Under the store's return policy, items that are not accepted stay with %(store)s and "
+        "are not sent back."
+    ),
+    "send_back_pending": gettext_lazy(
+        "We will send these items back to you; follow your return at the link below."
+    ),
+}
+
+
 # -- money issued -------------------------------------------------------------------------------
 
 

@@ -45,6 +45,9 @@ HigherPriceHandling = Literal["charge_link", "collect_on_delivery"]
 LowerPriceHandling = Literal["refund_difference", "credit_difference"]
 GoodsCondition = Literal["unused_with_tags", "unused", "any"]
 PaymentMethod = Literal["card", "wallet", "cash_on_delivery", "bank_transfer"]
+# What becomes of an item the warehouse rejects: shipped back to the shopper at the store's
+# cost, or kept by the store (hygiene goods it won't send out again, say).
+RejectedItems = Literal["send_back", "keep"]
 
 SHIPPING_METHODS: frozenset[str] = frozenset({"label", "qr_dropoff", "pickup"})
 
@@ -271,6 +274,8 @@ class PolicyDocument(_Model):
     name_ar: Text | None = None
     country: CountryCode | None = None
     currency: CurrencyCode
+    # One answer per store, not per line: the warehouse acts on a parcel's rejected items.
+    rejected_items: RejectedItems = "send_back"
     defaults: Outcome
     rules: Annotated[tuple[Rule, ...], Field(max_length=500)] = ()
 

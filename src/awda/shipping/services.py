@@ -42,6 +42,7 @@ from awda.shipping.carriers.base import (
     PickupRequest,
     PickupSlot,
     ShipmentRequest,
+    ShipsToShopper,
     TrackingStatus,
     TrackingUpdate,
     WebhookRejected,
@@ -376,6 +377,86 @@ def _cancel_quietly(account: CarrierAccount, tracking_number: str, shipment_id: 
             )
     except CarrierError:
         log.warning("could not cancel %s shipment %s", account.carrier, tracking_number)
+
+
+@dataclass(frozen=True)
+class SendBack:
+    """The parcel taking rejected items back to the shopper, or why there is none:
+    ``no_carrier``, ``carrier_cannot_ship_to_shopper`` or the carrier's refusal."""
+
+    shipment: Shipment | None
+    problem: str = ""
+
+
+def issue_send_back_shipment(*, return_id: int, units: int) -> SendBack:
+    """Ask the merchant's carrier for a parcel from the return address to the shopper, for
+    ``units`` rejected units going back.
+
+    Idempotent: a live outbound parcel is returned as is, the carrier is asked with a key
+    derived from the return number, and the database keeps one live outbound parcel per
+    return. The account is the one the return parcel came with (else the label account).
+    A carrier that can't be reached raises, so the job retries; one that refuses, or can't
+    ship to shoppers, gives a problem for staff instead of a parcel.
+    """
+    ret = Return.objects.select_related("order", "customer", "merchant").get(pk=return_id)
+    existing = live_shipment(ret.pk, ShipmentDirection.OUTBOUND)
+    if existing is not None:
+        return SendBack(existing)
+    inbound = live_shipment(ret.pk)
+    account = (
+        inbound.account
+        if inbound is not None and inbound.account.active
+        else account_for_method(ret.merchant_id, ReturnMethod.LABEL)
+    )
+    if account is None:
+        return SendBack(None, "no_carrier")
+    request = ShipmentRequest(
+        reference=f"{ret.number}-B",
+        shopper=shopper_address(ret),
+        merchant=merchant_address(ret.merchant),
+        parcel=Parcel(
+            pieces=1,
+            weight_grams=max(500, 700 * units),
+            currency=ret.currency,
+            description="Returned items sent back",
+        ),
+        method=ReturnMethod.LABEL,
+        idempotency_key=_idempotency_key(ret, "outbound"),
+    )
+    with using_carrier(account) as adapter:
+        if not isinstance(adapter, ShipsToShopper):
+            return SendBack(None, "carrier_cannot_ship_to_shopper")
+        try:
+            result = adapter.create_outbound_shipment(request)
+        except CarrierError as exc:
+            if exc.retryable:
+                raise
+            return SendBack(None, exc.message[:500])
+    now = clock.now()
+    try:
+        with transaction.atomic():
+            Return.objects.select_for_update().filter(pk=ret.pk).first()  # return before shipment
+            shipment = Shipment.objects.create(
+                merchant_id=ret.merchant_id,
+                return_request=ret,
+                account=account,
+                carrier=account.carrier,
+                direction=ShipmentDirection.OUTBOUND,
+                method=ReturnMethod.LABEL,
+                tracking_number=result.tracking_number,
+                carrier_shipment_id=result.carrier_shipment_id,
+                qr_payload=result.qr_payload or result.tracking_number,
+                carrier_label_url=result.carrier_label_url,
+                cost_minor=result.cost_minor,
+                cost_currency=result.cost_currency,
+                status=ShipmentStatus.LABEL_CREATED,
+                status_at=now,
+                created_at=now,
+            )
+    except IntegrityError:
+        # Another worker wrote it first: theirs is the one.
+        return SendBack(live_shipment(ret.pk, ShipmentDirection.OUTBOUND))
+    return SendBack(shipment)
 
 
 def live_shipment(return_id: int, direction: str = ShipmentDirection.INBOUND) -> Shipment | None:

@@ -8,6 +8,8 @@ from ninja import Schema
 from pydantic import ConfigDict, Field
 
 from awda.returns.models import Condition, Disposition, Reception
+from awda.warehouse.models import VendorBatchStatus
+from awda.warehouse.packing_list import BatchSummary
 from awda.warehouse.selectors import StationReturn, StockView
 from awda.warehouse.services import Disposal, ItemCheck
 
@@ -158,3 +160,23 @@ class StockOut(Schema):
                 for m in view.moves
             ],
         )
+
+
+class VendorBatchOut(Schema):
+    id: int
+    reference: str
+    supplier_code: str
+    supplier_name: str
+    status: str
+    items: int
+    units: int
+    created_at: datetime
+    closed_at: datetime | None
+
+    @classmethod
+    def of(cls, summary: BatchSummary) -> VendorBatchOut:
+        return cls.model_validate(summary, from_attributes=True)
+
+
+class VendorBatchQuery(Schema):
+    status: VendorBatchStatus | None = None

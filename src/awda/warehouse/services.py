@@ -17,10 +17,21 @@ from awda.catalog import services as catalog
 from awda.catalog.models import Location, StockMove, StockMoveReason
 from awda.core import clock
 from awda.core.errors import Conflict, InvalidInput, NotFound
+from awda.core.outbox import record_event
 from awda.merchants.models import Merchant
+from awda.policies.selectors import active_policy
 from awda.returns import services as returns
-from awda.returns.models import Decision, Disposition, Reception, Return, ReturnItem, ReturnStatus
+from awda.returns.models import (
+    Decision,
+    Disposition,
+    Reception,
+    Return,
+    ReturnItem,
+    ReturnStatus,
+    TimelineEntry,
+)
 from awda.returns.rules import INSPECTABLE
+from awda.shipping import services as shipping
 from awda.warehouse.models import (
     UnknownParcel,
     VendorBatch,
@@ -343,6 +354,91 @@ def close_vendor_batch(*, merchant: Merchant, batch_id: int, actor: str) -> Vend
         batch.status, batch.closed_at = VendorBatchStatus.CLOSED, clock.now()
         batch.save(update_fields=["status", "closed_at"])
         return batch
+
+
+# -- rejected items: sent back or kept, as the policy says -----------------------------------
+
+# The timeline entry each outcome writes; one of them per return, ever (see below).
+REJECTION_OUTCOMES: dict[str, str] = {
+    "sent_back": "rejected_items_sent_back",
+    "kept": "rejected_items_kept",
+    "send_back_pending": "send_back_pending",  # a task for staff: no carrier could take it
+}
+
+
+def act_on_rejected_items(*, return_id: int) -> str | None:
+    """What becomes of the items the warehouse rejected, by the policy's ``rejected_items``:
+    ``send_back`` asks the carrier for a parcel to the shopper (``sent_back``; when no
+    carrier can take it, ``send_back_pending``, for staff), ``keep`` keeps them (``kept``).
+
+    Written once per return, however often the inspection's event is replayed: a timeline
+    entry (the outcome, the items, the tracking number) and ``RejectedItemsHandled``, which
+    tells the shopper. Returns the outcome, None when there is nothing (more) to do. Runs
+    outside a transaction: the carrier is asked first (with a key, so a retry makes one
+    parcel), then the outcome is written with the return's row locked.
+    """
+    ret = Return.objects.select_related("merchant").filter(pk=return_id).first()
+    if ret is None or _rejection_handled(ret.pk):
+        return None
+    rejected = [
+        i
+        for i in station_items(ret)
+        if i.decision == Decision.REJECTED and i.reception != Reception.MISSING
+    ]
+    if not rejected:
+        return None  # nothing arrived to send back (rejected as missing)
+    _version, policy = active_policy(merchant=ret.merchant)
+    send_back = None
+    if policy.rejected_items == "send_back":
+        send_back = shipping.issue_send_back_shipment(
+            return_id=ret.pk, units=sum(max(i.received_quantity, 1) for i in rejected)
+        )
+    with transaction.atomic():
+        Return.objects.select_for_update().filter(pk=ret.pk).first()
+        if _rejection_handled(ret.pk):
+            return None  # another worker wrote it while the carrier answered
+        if send_back is None:
+            outcome = "kept"
+        elif send_back.shipment is None:
+            outcome = "send_back_pending"
+        else:
+            outcome = "sent_back"
+        items = [
+            {"line_ref": i.order_line.line_ref, "quantity": i.quantity, "note": i.decision_note}
+            for i in rejected
+        ]
+        shipment = send_back.shipment if send_back is not None else None
+        problem = send_back.problem if send_back is not None else ""
+        data: dict[str, object] = {
+            "outcome": outcome,
+            "items": items,
+            "tracking_number": shipment.tracking_number if shipment else "",
+            "carrier": shipment.carrier if shipment else "",
+            "problem": problem,
+        }
+        returns.add_timeline_entry(
+            return_id=ret.pk,
+            merchant_id=ret.merchant_id,
+            kind=REJECTION_OUTCOMES[outcome],
+            at=clock.now(),
+            actor="system",
+            note=problem,
+            data=data,
+        )
+        record_event(
+            "RejectedItemsHandled",
+            {"return_id": ret.pk, "number": ret.number, **data},
+            merchant_id=ret.merchant_id,
+            aggregate_type="return",
+            aggregate_id=ret.pk,
+        )
+    return outcome
+
+
+def _rejection_handled(return_id: int) -> bool:
+    return TimelineEntry.objects.filter(
+        return_request_id=return_id, kind__in=REJECTION_OUTCOMES.values()
+    ).exists()
 
 
 # -- parcels nobody expected --------------------------------------------------------------------

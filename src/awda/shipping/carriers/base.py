@@ -15,7 +15,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 
 class TrackingStatus(enum.StrEnum):
@@ -218,4 +218,16 @@ class Carrier(Protocol):
 
     def close(self) -> None:
         """Release the adapter's connections (its HTTP pool)."""
+        ...
+
+
+@runtime_checkable
+class ShipsToShopper(Protocol):
+    """An adapter that can also send a parcel the other way: from the merchant's return
+    address to the shopper (rejected items sent back). Optional: the services check for it
+    (``isinstance``) and leave the parcel to staff when the account's carrier can't."""
+
+    def create_outbound_shipment(self, request: ShipmentRequest) -> ShipmentResult:
+        """The same request as a return parcel's (``merchant`` the sender, ``shopper`` the
+        addressee here); ``reference`` and ``idempotency_key`` name the outbound parcel."""
         ...

@@ -93,6 +93,17 @@ class SandboxCarrier:
             raw={"reference": request.reference, "method": request.method},
         )
 
+    def create_outbound_shipment(self, request: ShipmentRequest) -> ShipmentResult:
+        # Another number than the return parcel's: the reference names the outbound parcel.
+        number = tracking_number_for(f"{request.reference}:outbound", self.salt)
+        return ShipmentResult(
+            tracking_number=number,
+            carrier_shipment_id=f"sbx_shp_{number[3:]}",
+            qr_payload=number,
+            cost_minor=0,
+            raw={"reference": request.reference, "direction": "outbound"},
+        )
+
     def cancel_shipment(self, *, tracking_number: str, carrier_shipment_id: str) -> None:
         return None
 
