@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import F, Q, QuerySet, Sum
 
 from awda.core import clock
 from awda.core.models import AuditEntry, Event
@@ -344,3 +344,63 @@ def _money_summary(payload: dict[str, object]) -> str:
         if payload.get(k) not in (None, "", 0)
     ]
     return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """The returns queue's filters; empty ones don't filter."""
+
+    statuses: Sequence[str] = ()
+    reason: str = ""
+    method: str = ""
+    carrier: str = ""
+    risky: bool = False  # only customers the risk thresholds flag
+    older_than_days: int | None = None
+    search: str = ""  # a return or order number, an e-mail, a phone or a tracking number
+
+
+def returns_queue(
+    *, merchant: Merchant, filters: QueueFilters, risk: RiskThresholds | None = None
+) -> QuerySet[Return]:
+    """The merchant's returns for the staff queue, oldest first (the one waiting longest
+    is the next to handle), filtered."""
+    qs = Return.objects.for_merchant(merchant).select_related("order", "customer")
+    if filters.statuses:
+        qs = qs.filter(status__in=list(filters.statuses))
+    if filters.reason:
+        qs = qs.filter(items__reason_code=filters.reason)
+    if filters.method:
+        qs = qs.filter(method=filters.method)
+    if filters.carrier:
+        qs = qs.filter(shipments__carrier=filters.carrier)
+    if filters.older_than_days is not None:
+        qs = qs.filter(
+            requested_at__lte=clock.now() - timedelta(days=max(0, filters.older_than_days))
+        )
+    if filters.risky:
+        r = risk or RiskThresholds()
+        flagged = Q(customer__returns_count__gte=r.returns_count) | Q(
+            customer__units_bought__gte=r.min_units_bought,
+            customer__units_returned__gte=F("customer__units_bought") * r.return_rate,
+        )
+        if r.returns_value_minor is not None:
+            flagged |= Q(customer__returns_value_minor__gte=r.returns_value_minor)
+        qs = qs.filter(flagged)
+    if filters.search:
+        qs = qs.filter(_search(merchant, filters.search.strip()))
+    return qs.distinct().order_by("requested_at", "pk")
+
+
+def _search(merchant: Merchant, text: str) -> Q:
+    match = (
+        Q(number__iexact=text)
+        | Q(order__number__iexact=text)
+        | Q(customer__email=normalise_email(text))
+        | Q(shipments__tracking_number=text)
+    )
+    phone = normalise_phone(text)
+    if len(phone.lstrip("+")) >= 6:
+        match |= Q(customer__phone=phone) | Q(
+            customer__phone__endswith=phone.lstrip("+").lstrip("0")
+        )
+    return match

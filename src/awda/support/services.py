@@ -25,6 +25,7 @@ from awda.core.outbox import record_event
 from awda.merchants.models import Merchant, StaffMembership, StaffRole
 from awda.orders.models import Customer, Order
 from awda.payments.services import request_refund
+from awda.returns.services import approve_return, reject_return
 from awda.support.models import (
     CustomerNote,
     GoodwillAllowance,
@@ -40,6 +41,7 @@ from awda.wallet.services import grant_store_credit
 _COUNTED = (GoodwillStatus.GRANTED, GoodwillStatus.PENDING)
 _MAX_REASON = 500
 _MAX_NOTE = 5000
+_MAX_BULK = 200
 
 
 class BudgetExceeded(DomainError):
@@ -423,3 +425,54 @@ def add_customer_note(
             data={"note_id": note.pk},
         )
     return note
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    number: str
+    ok: bool
+    message: str = ""  # why not, in the user's language
+
+
+def decide_returns(
+    *,
+    merchant: Merchant,
+    actor: StaffMembership,
+    numbers: list[str],
+    approve: bool,
+    reason: str = "",
+) -> list[BulkOutcome]:
+    """Approve or reject several returns at once: each in its own transaction, so one that
+    can't be decided (already approved, say) doesn't stop the others; each outcome says why."""
+    _require_role(actor, merchant, StaffRole.OWNER, StaffRole.AGENT)
+    if not approve and not reason.strip():
+        raise InvalidInput(_("Say why the returns are rejected."), field="reason")
+    if not numbers:
+        raise InvalidInput(_("Choose at least one return."), field="numbers")
+    if len(numbers) > _MAX_BULK:
+        raise InvalidInput(
+            _("Choose at most %(n)s returns at once.") % {"n": _MAX_BULK}, field="numbers"
+        )
+    who = f"staff:{actor.user_id}"
+    outcomes = []
+    for number in dict.fromkeys(numbers):  # each once, in the order chosen
+        try:
+            with transaction.atomic():
+                if approve:
+                    approve_return(merchant=merchant, number=number, actor=who, note=reason)
+                else:
+                    reject_return(merchant=merchant, number=number, actor=who, reason=reason)
+                record_audit(
+                    merchant_id=merchant.pk,
+                    actor=_actor(actor),
+                    role=actor.role,
+                    action="return_approved" if approve else "return_rejected",
+                    subject_type="return",
+                    subject_id=number,
+                    summary=reason.strip()[:200],
+                )
+        except DomainError as error:
+            outcomes.append(BulkOutcome(number=number, ok=False, message=str(error.message)))
+        else:
+            outcomes.append(BulkOutcome(number=number, ok=True))
+    return outcomes
