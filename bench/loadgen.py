@@ -39,6 +39,9 @@ SCRIPTS = {
     "portal_items": HERE / "portal.lua",
     "portal_policy": HERE / "portal.lua",
     "portal_status": HERE / "portal.lua",
+    # The warehouse's receiving station on the same store (bench/station_seed.py).
+    "station_scan": HERE / "station.lua",
+    "station_return": HERE / "station.lua",
     # Signed carrier tracking webhooks, a new event each (bench/hooks_seed.py, own database).
     "carrier_webhooks": HERE / "hooks.lua",
 }
@@ -173,7 +176,7 @@ def cmd_run(args: argparse.Namespace) -> None:
         env["BENCH_HOOKS_WIDTH"] = str(hooks_width)
         if args.label == "warmup":
             env["BENCH_CHECK"] = "1"  # print the first answers other than 202
-    portal = args.scenario.startswith("portal_")
+    portal = args.scenario.startswith(("portal_", "station_"))
     if portal:
         env["BENCH_PORTAL_PAGE"] = args.scenario
         if args.label == "warmup":

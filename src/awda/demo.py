@@ -64,6 +64,8 @@ T = TypeVar("T")
 
 DEMO_SLUG = "demo"
 DEMO_USERNAME = "owner"
+# The receiving station's person (role warehouse), with the same published password.
+WAREHOUSE_USERNAME = "warehouse"
 # A fixed, published password: the demo store is for trying Awda out, and docs and
 # screenshots can name it. Never seed the demo on an instance open to the internet.
 DEMO_PASSWORD = "awda-demo-2026"  # noqa: S105
@@ -90,6 +92,7 @@ class DemoInfo:
     returns: int
     returns_by_status: dict[str, int] = field(default_factory=dict)
     created: bool = False  # False when the store already existed
+    warehouse_username: str = WAREHOUSE_USERNAME  # signs in with ``staff_password`` too
     seconds: float = 0.0
 
 
@@ -965,6 +968,13 @@ def _seed(*, orders: int, seed: int, progress: bool) -> Merchant:
         password=DEMO_PASSWORD,
         role=StaffRole.OWNER,
         admin_access=True,  # the demo prints an admin login, so it must open Django admin
+    )
+    add_staff(
+        merchant=merchant,
+        username=WAREHOUSE_USERNAME,
+        email="warehouse@demo.awda.invalid",
+        password=DEMO_PASSWORD,
+        role=StaffRole.WAREHOUSE,
     )
     staff_actor = f"staff:{membership.user_id}"
 

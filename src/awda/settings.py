@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "awda.api",
     "awda.notifications",
     "awda.portal",
+    "awda.dashboard",
 ]
 
 MIDDLEWARE = [

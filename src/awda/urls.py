@@ -21,5 +21,6 @@ urlpatterns = [
 # the language switch is a plain link. A path without it redirects by the browser's language.
 urlpatterns += i18n_patterns(
     path("r/<slug:store>/", include("awda.portal.urls")),
+    path("staff/", include("awda.dashboard.urls")),
     prefix_default_language=True,
 )

@@ -71,6 +71,14 @@ def summary(info: DemoInfo) -> list[str]:
             _("  Staff login:    %(user)s / %(password)s")
             % {"user": info.staff_username, "password": info.staff_password}
         )
+        lines.append(
+            _("  Warehouse:      %(user)s / %(password)s (/en/staff/%(store)s/warehouse/)")
+            % {
+                "user": info.warehouse_username,
+                "password": info.staff_password,
+                "store": info.merchant_slug,
+            }
+        )
     else:
         lines.append(
             _("  Staff login:    %(user)s (existing user; password unchanged)")
