@@ -219,6 +219,8 @@ AWDA_TEXT_CHANNEL = os.environ.get(
 AWDA_OUTBOX_ENQUEUE = "awda.tasks.enqueue_event"
 # Stored carrier webhooks are handed to this callable for processing.
 AWDA_CARRIER_WEBHOOK_ENQUEUE = "awda.tasks.enqueue_carrier_webhook"
+# Stored payment gateway webhooks (a paid payment link) likewise.
+AWDA_GATEWAY_WEBHOOK_ENQUEUE = "awda.tasks.enqueue_gateway_webhook"
 
 # -- auth ----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -96,6 +96,17 @@ def start_money(event: Event) -> None:
         returns_services.hold_money_for_review(return_id=return_id, trigger=event.name, error=error)
 
 
+def hold_refused_refund(event: Event) -> None:
+    """The gateway refused a return's refund: the return goes before a person (the queue)."""
+    p = event.payload
+    returns_services.hold_refused_refund(
+        merchant_id=int(event.merchant_id or 0),
+        number=str(p["reference"]),
+        message=str(p.get("message", "")),
+        refund_id=int(p["refund_id"]),
+    )
+
+
 def note_refund_issued(event: Event) -> None:
     p = event.payload
     returns_services.record_refund_issued(
@@ -224,6 +235,19 @@ def send_exchange_payment_link(event: Event) -> None:
     exchanges.send_payment_link(payment_id=int(event.payload["payment_id"]))
 
 
+@outbox.outside_transaction
+def email_payment_link(event: Event) -> None:
+    """Send the shopper the link to pay, with the amount (once per link: the event is)."""
+    p = event.payload
+    notifications.send_payment_link(
+        return_id=int(p["return_id"]),
+        purpose=str(p["purpose"]),
+        amount_minor=int(p["amount_minor"]),
+        currency=str(p["currency"]),
+        url=str(p["url"]),
+    )
+
+
 _EXCHANGE_STEPS: Mapping[str, str] = {
     "ExchangePaymentLinkSent": "exchange_payment_link",
     "ExchangeDifferencePaid": "exchange_difference_paid",
@@ -273,6 +297,7 @@ HANDLERS: Mapping[str, Sequence[Callable[[Event], None]]] = {
     "OrderLinkRequested": [email_order_link],
     "RefundRequested": [send_refunds],
     "RefundIssued": [note_refund_issued, email_refund_issued],
+    "RefundNeedsReview": [hold_refused_refund],
     "BankTransferPaid": [note_transfer_paid, email_transfer_paid],
     "StoreCreditGranted": [email_store_credit],
     "StoreCreditExpiring": [email_credit_expiring],
@@ -291,7 +316,7 @@ HANDLERS: Mapping[str, Sequence[Callable[[Event], None]]] = {
     # Exchanges (the returned items' stock was released or charged with the status change).
     "ExchangeIssued": [email_exchange_issued],
     "ExchangePaymentRequested": [send_exchange_payment_link],
-    "ExchangePaymentLinkSent": [note_exchange_step],
+    "ExchangePaymentLinkSent": [note_exchange_step, email_payment_link],
     "ExchangeDifferencePaid": [note_exchange_step, email_exchange_issued],
     "ExchangeCharged": [note_exchange_step],
     "ExchangeNeedsReview": [note_exchange_step],
@@ -403,6 +428,23 @@ def sweep_carrier_webhooks() -> None:
     """Process stored carrier webhooks whose job was lost between commit and enqueue."""
     for webhook_id in shipping.pending_webhook_ids(older_than_seconds=60):
         process_carrier_webhook(webhook_id)
+
+
+@db_task(retries=8, retry_delay=15)
+def process_gateway_webhook(webhook_id: int) -> None:
+    exchanges.process_payment_webhook(webhook_id=webhook_id)
+
+
+def enqueue_gateway_webhook(webhook_id: int) -> None:
+    """Hand a stored payment gateway webhook to the queue (the payments service calls this)."""
+    process_gateway_webhook(webhook_id)
+
+
+@db_periodic_task(crontab(minute="*"))
+def sweep_gateway_webhooks() -> None:
+    """Process stored gateway webhooks whose job was lost between commit and enqueue."""
+    for webhook_id in payments.pending_gateway_webhook_ids(older_than_seconds=60):
+        process_gateway_webhook(webhook_id)
 
 
 @db_periodic_task(crontab(minute="*/15"))

@@ -1,5 +1,6 @@
-"""Inbound webhooks from carriers: a plain view, since a carrier posts its own format and
-needs only a status code back, fast (a carrier retries, or disables the hook, when slow)."""
+"""Inbound webhooks from carriers and payment gateways: plain views, since each provider
+posts its own format and needs only a status code back, fast (a provider retries, or
+disables the hook, when slow)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from awda.payments.services import receive_gateway_webhook
 from awda.shipping.services import receive_carrier_webhook
 
-# A tracking event is a few KB; anything far larger is not one of ours.
+# A tracking or payment event is a few KB; anything far larger is not one of ours.
 MAX_BODY = 256 * 1024
 
 
@@ -50,6 +52,26 @@ def carrier_webhook(request: HttpRequest, public_id: str) -> HttpResponse:
     if len(body) > MAX_BODY:
         return _answer(413, {"code": "too_large", "detail": "body over 256 KB"})
     receipt = receive_carrier_webhook(
+        public_id=public_id, headers=_headers(request.META), body=body
+    )
+    payload = {"code": receipt.code}
+    if receipt.detail:
+        payload["detail"] = receipt.detail
+    return _answer(receipt.http_status, payload)
+
+
+@csrf_exempt  # signed by the gateway instead: verify_webhook checks every delivery
+@require_POST
+def payment_webhook(request: HttpRequest, public_id: str) -> HttpResponse:
+    """A payment gateway's event (a paid payment link): 202 stored, 200 a repeat, 401 a bad
+    signature, 400 an unreadable body, 404 an unknown account; nothing stored unless 202."""
+    length = request.META.get("CONTENT_LENGTH", "")
+    if length.isdigit() and int(length) > MAX_BODY:
+        return _answer(413, {"code": "too_large", "detail": "body over 256 KB"})
+    body = request.body
+    if len(body) > MAX_BODY:
+        return _answer(413, {"code": "too_large", "detail": "body over 256 KB"})
+    receipt = receive_gateway_webhook(
         public_id=public_id, headers=_headers(request.META), body=body
     )
     payload = {"code": receipt.code}

@@ -69,9 +69,11 @@ from awda.payments.gateways.base import GatewayError, PaymentLinkRequest
 from awda.payments.services import (
     PaymentLinksUnavailable,
     create_payment_link,
+    finish_gateway_webhook,
     payment_link_account,
     request_bank_payout,
     request_refund,
+    stored_gateway_event,
 )
 from awda.wallet.services import grant_store_credit
 
@@ -671,3 +673,29 @@ def mark_exchange_paid(
             # came in all the same; a person gives it back or ships.
             _event("ExchangeNeedsReview", ex, reason="paid_after_close")
         return payment
+
+
+def process_payment_webhook(*, webhook_id: int) -> str:
+    """Apply a stored gateway delivery (``payments.receive_gateway_webhook``) once: a paid
+    link marks its exchange paid. Returns what became of it (kept on the row).
+
+    Here rather than in payments, which sits below exchanges and can't call them; the
+    delivery's row is locked, so two jobs for it apply it once (and ``mark_exchange_paid``
+    is once per link on its own).
+    """
+    with transaction.atomic():
+        stored = stored_gateway_event(webhook_id=webhook_id)
+        if stored is None:
+            return "done"
+        event = stored.event
+        if event is None:
+            outcome = stored.error
+        elif not event.paid_link_id:
+            # Refund events are settled by the hourly reconciliation, which asks the gateway.
+            outcome = f"ignored: {event.kind or 'nothing to do'}"
+        elif mark_exchange_paid(merchant_id=stored.merchant_id, link_id=event.paid_link_id):
+            outcome = f"paid: {event.paid_link_id}"
+        else:
+            outcome = f"unknown link {event.paid_link_id}"
+        finish_gateway_webhook(webhook_id=stored.webhook_id, outcome=outcome)
+        return outcome[:300]

@@ -454,6 +454,68 @@ def _resolution_values(
     return {"number": ret.number, "store": store.display_name, "amount": amount, "detail": detail}
 
 
+# -- a payment link to pay (exchanges) ----------------------------------------------------------
+
+# By the payment's purpose (exchanges.PaymentPurpose): why the shopper is asked to pay.
+_PAYMENT_LINK_COPY: dict[str, tuple[Promise, Promise, Promise]] = {
+    "difference": (
+        gettext_lazy("Pay the difference for your exchange (return %(number)s at %(store)s)"),
+        gettext_lazy("One step left for your exchange"),
+        gettext_lazy(
+            "Your new item costs more than the one you are returning. Pay the difference of "
+            "%(amount)s with the secure link below, and we will send your replacement as soon "
+            "as it is paid."
+        ),
+    ),
+    "unreturned": (
+        gettext_lazy("Payment for items not returned (return %(number)s at %(store)s)"),
+        gettext_lazy("The items you exchanged did not come back"),
+        gettext_lazy(
+            "We sent your replacement, but the items you exchanged did not come back to us. "
+            "Please pay %(amount)s for them with the secure link below."
+        ),
+    ),
+}
+
+
+def send_payment_link(
+    *, return_id: int, purpose: str, amount_minor: int, currency: str, url: str
+) -> None:
+    """E-mail the shopper the link to pay an exchange's price difference (or the value of
+    items that never came back), with the amount in their language. Nothing is sent when the
+    customer has no e-mail address."""
+    copy = _PAYMENT_LINK_COPY.get(purpose)
+    if copy is None:
+        raise ValueError(
+            f"unknown payment purpose {purpose!r}; one of {sorted(_PAYMENT_LINK_COPY)}"
+        )
+    ret = _load_return(return_id)
+    if not ret.customer.email:
+        return
+    subject, headline, paragraph = copy
+    with _shopper_language(ret) as (lang, store):
+        amount = format_money(
+            amount_minor, currency, lang, arabic_digits=ret.merchant.arabic_digits
+        )
+        values = {"number": ret.number, "store": store.display_name, "amount": amount}
+        _send(
+            template="payment_link",
+            subject=str(subject) % values,
+            to=ret.customer.email,
+            lang=lang,
+            context={
+                **_base_context(lang, store),
+                "customer_name": ret.customer.name,
+                "number": ret.number,
+                "headline": str(headline),
+                "paragraph": str(paragraph) % values,
+                "amount": amount,
+                "pay_url": url,
+                "url": return_url(ret.merchant, ret, lang),
+            },
+        )
+
+
 # -- store credit about to expire ---------------------------------------------------------------
 
 

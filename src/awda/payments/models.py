@@ -12,10 +12,15 @@ from awda.orders.models import Payment
 
 
 class GatewayAccount(MerchantOwned):
-    """A merchant's account with a payment gateway; settings (keys) encrypted at rest."""
+    """A merchant's account with a payment gateway; settings (keys) encrypted at rest.
+
+    ``public_id`` names the account in its webhook address (``/hooks/payments/<public_id>/``):
+    it tells which merchant and secret a delivery is for, and is not itself a secret.
+    """
 
     gateway = models.CharField(max_length=40)  # the adapter's code: sandbox, stripe, tap, ...
     name = models.CharField(max_length=80)
+    public_id = models.CharField(max_length=32, unique=True)
     settings = EncryptedTextField(blank=True)
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -31,6 +36,37 @@ class GatewayAccount(MerchantOwned):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.gateway})"
+
+
+class GatewayWebhook(MerchantOwned):
+    """A gateway's webhook delivery, stored raw under its event id once its signature held.
+
+    Stored first and processed by a job, so the gateway gets its 2xx at once; a delivery
+    whose event id is already here is acknowledged and ignored.
+    """
+
+    account = models.ForeignKey(GatewayAccount, on_delete=models.CASCADE, related_name="+")
+    event_id = models.CharField(max_length=200)
+    body = models.TextField()
+    received_at = models.DateTimeField()
+    processed_at = models.DateTimeField(null=True, blank=True)
+    # What processing made of it (paid, an unknown link, ignored): kept for staff.
+    outcome = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "event_id"], name="gateway_webhook_once"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["received_at"],
+                condition=Q(processed_at__isnull=True),
+                name="gateway_webhook_pending_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}:{self.event_id}"
 
 
 class RefundStatus(models.TextChoices):

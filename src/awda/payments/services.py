@@ -18,12 +18,16 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-from collections.abc import Iterator, Mapping, Sequence
+import logging
+import secrets
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from django.conf import settings as django_settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from awda.core import clock
@@ -43,15 +47,19 @@ from awda.payments.gateways import ADAPTERS, build_gateway, gateway_class
 from awda.payments.gateways.base import (
     Gateway,
     GatewayError,
+    GatewayEvent,
+    MalformedWebhook,
     PaymentLink,
     PaymentLinkRequest,
     RefundRequest,
     RefundResult,
+    WebhookRejected,
 )
 from awda.payments.gateways.base import RefundStatus as GatewayStatus
 from awda.payments.models import (
     BankPayout,
     GatewayAccount,
+    GatewayWebhook,
     PayoutFile,
     PayoutStatus,
     Refund,
@@ -65,6 +73,8 @@ from awda.payments.payouts import (
     validate_batch,
 )
 from awda.payments.rules import NotRefundable, split_refund
+
+log = logging.getLogger(__name__)
 
 CLAIM_SECONDS = 120  # longer than the HTTP client's worst case (retries with backoff)
 
@@ -81,6 +91,10 @@ def connect_gateway(
     """Add the merchant's account with a gateway; its settings are encrypted at rest."""
     if gateway not in ADAPTERS:
         raise InvalidInput(_("Unknown payment gateway."), field="gateway")
+    data = {str(k): str(v) for k, v in settings.items()}
+    if gateway == "sandbox":
+        # The sandbox signs its own webhooks: it needs a secret nobody has to look up.
+        data.setdefault("webhook_secret", secrets.token_urlsafe(32))
     with transaction.atomic():
         GatewayAccount.objects.filter(merchant=merchant, gateway=gateway, active=True).update(
             active=False
@@ -89,7 +103,8 @@ def connect_gateway(
             merchant=merchant,
             gateway=gateway,
             name=name.strip() or gateway,
-            settings=json.dumps({str(k): str(v) for k, v in settings.items()}),
+            public_id=secrets.token_urlsafe(16),
+            settings=json.dumps(data),
         )
 
 
@@ -540,6 +555,113 @@ def create_payment_link(
         raise PaymentLinksUnavailable()
     with _using(account) as gateway:
         return account.gateway, gateway.create_payment_link(request)
+
+
+# -- inbound webhooks (a paid payment link) -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GatewayWebhookReceipt:
+    http_status: int
+    code: str  # accepted, duplicate, unknown_account, rejected, malformed
+    detail: str = ""
+
+
+def receive_gateway_webhook(
+    *, public_id: str, headers: Mapping[str, str], body: bytes, enqueue: bool = True
+) -> GatewayWebhookReceipt:
+    """Verify a gateway's delivery, store it raw under its event id, and queue its processing.
+
+    Nothing is stored unless the signature holds and the body can be read. A repeated event
+    id is acknowledged (the gateway stops retrying) and ignored. An account since replaced
+    by another still takes deliveries: a link it made may be paid after the switch.
+    """
+    account = GatewayAccount.objects.filter(public_id=public_id).first() if public_id else None
+    if account is None or account.gateway not in ADAPTERS:
+        return GatewayWebhookReceipt(404, "unknown_account")
+    lowered = {k.lower(): v for k, v in headers.items()}
+    try:
+        with _using(account) as gateway:
+            gateway.verify_webhook(headers=lowered, body=body)
+            event = gateway.parse_webhook(body=body)
+        text = body.decode("utf-8")
+    except WebhookRejected as exc:
+        return GatewayWebhookReceipt(401, "rejected", exc.reason)
+    except (MalformedWebhook, UnicodeDecodeError) as exc:
+        return GatewayWebhookReceipt(400, "malformed", str(exc)[:300])
+    try:
+        with transaction.atomic():
+            row = GatewayWebhook.objects.create(
+                merchant_id=account.merchant_id,
+                account=account,
+                event_id=event.event_id[:200],
+                body=text,
+                received_at=clock.now(),
+            )
+    except IntegrityError:
+        return GatewayWebhookReceipt(200, "duplicate")
+    if enqueue:
+        webhook_id = row.pk
+        transaction.on_commit(lambda: _enqueue_webhook(webhook_id))
+    return GatewayWebhookReceipt(202, "accepted")
+
+
+def _enqueue_webhook(webhook_id: int) -> None:
+    enqueue: Callable[[int], object] = import_string(django_settings.AWDA_GATEWAY_WEBHOOK_ENQUEUE)
+    try:
+        enqueue(webhook_id)
+    except Exception:
+        # The row is safe; the sweep picks it up. The gateway must still get its 2xx.
+        log.exception("could not queue gateway webhook %s", webhook_id)
+
+
+@dataclass(frozen=True)
+class StoredGatewayEvent:
+    """A stored delivery read again for processing: ``event`` is None when it can't be
+    (``error`` says why)."""
+
+    webhook_id: int
+    merchant_id: int
+    gateway: str
+    event: GatewayEvent | None
+    error: str = ""
+
+
+def stored_gateway_event(*, webhook_id: int) -> StoredGatewayEvent | None:
+    """A stored delivery not yet processed, its row locked for the caller's transaction
+    (so two jobs don't apply it at once); None when it is gone or done."""
+    row = (
+        GatewayWebhook.objects.select_for_update(of=("self",))
+        .select_related("account")
+        .filter(pk=webhook_id, processed_at__isnull=True)
+        .first()
+    )
+    if row is None:
+        return None
+    try:
+        with _using(row.account) as gateway:
+            event: GatewayEvent | None = gateway.parse_webhook(body=row.body.encode("utf-8"))
+        error = ""
+    except MalformedWebhook as exc:
+        event, error = None, f"unreadable: {exc}"
+    return StoredGatewayEvent(row.pk, row.merchant_id, row.account.gateway, event, error)
+
+
+def finish_gateway_webhook(*, webhook_id: int, outcome: str) -> None:
+    """Mark a stored delivery processed, with what became of it."""
+    GatewayWebhook.objects.filter(pk=webhook_id, processed_at__isnull=True).update(
+        processed_at=clock.now(), outcome=outcome[:300]
+    )
+
+
+def pending_gateway_webhook_ids(*, older_than_seconds: int = 60, limit: int = 500) -> list[int]:
+    """Stored deliveries whose job never ran (lost between commit and enqueue)."""
+    cutoff = clock.now() - timedelta(seconds=older_than_seconds)
+    return list(
+        GatewayWebhook.objects.filter(processed_at__isnull=True, received_at__lt=cutoff)
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:limit]
+    )
 
 
 # -- reconciliation against the gateways' own records -------------------------------------------

@@ -65,6 +65,9 @@ def _upper(value: object) -> object:
 # quietly read `window_days: true` as a one-day window.
 Days = Annotated[int, Field(strict=True, ge=0, le=365)]
 ExpiryDays = Annotated[int, Field(strict=True, ge=1, le=90)]
+# Store credit lasts at least a month (the reminder goes out a week ahead) and at most ten
+# years. None of the legal presets sets a minimum for credit, so this floor is ours.
+CreditDays = Annotated[int, Field(strict=True, ge=30, le=3650)]
 Minor = Annotated[int, Field(strict=True, ge=0)]
 Count = Annotated[int, Field(strict=True, ge=0)]
 Flag = Annotated[bool, Field(strict=True)]
@@ -276,6 +279,9 @@ class PolicyDocument(_Model):
     currency: CurrencyCode
     # One answer per store, not per line: the warehouse acts on a parcel's rejected items.
     rejected_items: RejectedItems = "send_back"
+    # Store credit granted for a return lapses this many days after it is granted; None:
+    # never. One term per store, as a return's credit is one grant whatever its lines' rules.
+    store_credit_expiry_days: CreditDays | None = None
     defaults: Outcome
     rules: Annotated[tuple[Rule, ...], Field(max_length=500)] = ()
 

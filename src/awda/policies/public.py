@@ -304,6 +304,23 @@ def _bonus(page: _Page, v: Mapping[str, Any], rule: Rule | None) -> list[str]:
     return [gettext("Store credit comes without a bonus.")] if rule is not None else []
 
 
+def _credit_expiry(page: _Page, described: Sequence[Rule]) -> list[str]:
+    # A term of the whole store, not of a rule: said once, where store credit is offered.
+    document, days = page.document, page.document.store_credit_expiry_days
+    offered = [_values(document)] if document.defaults.returnable else []
+    offered += [_values(document, r) for r in described]
+    if days is None or not any("store_credit" in v["resolutions"] for v in offered):
+        return []
+    return [
+        ngettext(
+            "Store credit from a return can be spent for %(days)s day after it is issued.",
+            "Store credit from a return can be spent for %(days)s days after it is issued.",
+            days,
+        )
+        % {"days": page.number(days)}
+    ]
+
+
 def _exchange(page: _Page, v: Mapping[str, Any], rule: Rule | None) -> list[str]:
     if "exchange" not in v["resolutions"]:
         return []
@@ -583,6 +600,7 @@ def _sections(page: _Page) -> tuple[Section, ...]:
                 gettext("%(rule)s: %(terms)s") % {"rule": name, "terms": sentence}
                 for sentence in describe(page, _values(document, rule), rule)
             )
+    points["money"].extend(_credit_expiry(page, described))
     windows = [document.defaults.window_days] + [
         r.then.window_days for r in described if r.then.window_days is not None
     ]

@@ -70,6 +70,17 @@ def active_policy(*, merchant: Merchant) -> tuple[int, PolicyDocument]:
     return version, document
 
 
+def policy_version(*, merchant_id: int, version: int) -> PolicyDocument | None:
+    """The document of one version of the merchant's policy (the terms a return was decided
+    under), or None if there is no such version."""
+    row = (
+        ReturnPolicy.objects.filter(merchant_id=merchant_id, version=version)
+        .values_list("pk", "created_at")
+        .first()
+    )
+    return _parsed(*row)[0] if row is not None else None
+
+
 def active_compiled_policy(*, merchant: Merchant) -> tuple[int, CompiledPolicy]:
     """(version, compiled policy) for evaluating many lines fast, or NotFound."""
     version, _document, compiled = _active(merchant)

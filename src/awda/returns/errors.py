@@ -52,6 +52,13 @@ class ExchangeNotAllowed(DomainError):
     default_message = _("This exchange isn't possible.")
 
 
+class RefundRefused(DomainError):
+    """The gateway refused a refund the return sent (its words are the message)."""
+
+    code = "refund_refused"
+    default_message = _("The payment gateway refused the refund.")
+
+
 BLOCKING_ERRORS: dict[str, type[DomainError]] = {
     "window_expired": WindowExpired,
     "final_sale": FinalSale,

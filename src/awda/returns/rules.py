@@ -22,6 +22,9 @@ TRANSITIONS: Mapping[str, Mapping[S, S]] = {
     "record_receipt": {S.APPROVED: S.RECEIVED, S.IN_TRANSIT: S.RECEIVED, S.DELIVERED: S.RECEIVED},
     # Money sent before the warehouse looked turned out not to be due: a person settles it.
     "hold_for_review": {S.RECEIVED: S.IN_REVIEW},
+    # A keep-item return completes at approval, before its money moves: money that then fails
+    # brings it back for a person to settle (as a received return's does).
+    "reopen_for_review": {S.COMPLETED: S.IN_REVIEW},
     # Keep-item returns complete straight from approved; others once received and decided
     # (or, held for review, once a person settled the money).
     "complete": {S.RECEIVED: S.COMPLETED, S.APPROVED: S.COMPLETED, S.IN_REVIEW: S.COMPLETED},

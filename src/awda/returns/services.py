@@ -33,7 +33,12 @@ from awda.orders.selectors import (
 from awda.orders.services import count_refund_on_lines
 from awda.payments.services import request_bank_payout, request_refund
 from awda.policies.rules import LineDecision, evaluate_line
-from awda.policies.selectors import active_compiled_policy, active_policy, facts_for_order
+from awda.policies.selectors import (
+    active_compiled_policy,
+    active_policy,
+    facts_for_order,
+    policy_version,
+)
 from awda.returns import errors
 from awda.returns.models import (
     Condition,
@@ -1245,6 +1250,16 @@ def hold_money_for_review(*, return_id: int, trigger: str, error: DomainError) -
         ret.money_review_reason = error.code
         if next_status(ret.status, "hold_for_review") is not None:
             _transition(ret, "hold_for_review", actor="system", now=now, note="money_failed")
+        elif ret.method == ReturnMethod.KEEP_ITEM and ret.status == ReturnStatus.COMPLETED:
+            # Completed at approval, before the money: not complete while it is in doubt.
+            _transition(
+                ret,
+                "reopen_for_review",
+                actor="system",
+                now=now,
+                note="money_failed",
+                changes={"closed_at": None},
+            )
         record_event(
             "ReturnMoneyFailed",
             _event_payload(ret, trigger=trigger, code=error.code, details=details),
@@ -1253,6 +1268,25 @@ def hold_money_for_review(*, return_id: int, trigger: str, error: DomainError) -
             aggregate_id=ret.pk,
         )
         return ret
+
+
+def hold_refused_refund(
+    *, merchant_id: int, number: str, message: str, refund_id: int
+) -> Return | None:
+    """The gateway refused a refund of the return ``number`` (the refund is in review, its
+    amount given back): the return goes before a person as a refused money job does."""
+    return_id = (
+        Return.objects.filter(merchant_id=merchant_id, number=number)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if return_id is None:
+        return None  # a refund no return asked for (goodwill, staff)
+    return hold_money_for_review(
+        return_id=return_id,
+        trigger="RefundNeedsReview",
+        error=errors.RefundRefused(message or None, details={"refund_id": refund_id}),
+    )
 
 
 SETTLE_OUTCOMES = ("completed",)
@@ -1507,6 +1541,7 @@ def issue_resolutions(*, return_id: int, trigger: str) -> list[str]:
                 idempotency_key=f"return-{ret.pk}-credit",
                 reference=ret.number,
                 actor="system",
+                valid_for=_credit_term(ret),
             )
             if not grant.replayed:
                 _timeline(
@@ -1519,6 +1554,14 @@ def issue_resolutions(*, return_id: int, trigger: str) -> list[str]:
             started.append("store_credit")
         started += _issue_exchanges(ret, all_items, now=now)
     return started
+
+
+def _credit_term(ret: Return) -> timedelta | None:
+    """How long the return's store credit lasts: the policy it was decided under says (a
+    term, not a date, so a job replayed days later asks for the same grant)."""
+    document = policy_version(merchant_id=ret.merchant_id, version=ret.policy_version)
+    days = document.store_credit_expiry_days if document is not None else None
+    return timedelta(days=days) if days else None
 
 
 def _not_paid_because(item: ReturnItem, *, inspected: bool) -> str:

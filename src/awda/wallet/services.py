@@ -358,9 +358,12 @@ def grant_store_credit(
     reference: str,
     actor: str,
     expires_at: datetime | None = None,
+    valid_for: timedelta | None = None,
 ) -> Grant:
     """Credit a customer (plus an optional bonus), opening their account on first use.
 
+    The credit expires at ``expires_at``, or ``valid_for`` after the grant is made (a term,
+    such as the policy's: a retry later on is still the same request), or never.
     The plaintext code comes back only from the grant that opened the account; a retry of
     that grant gets ``code=None`` (issue a new one with ``rotate_code``).
     """
@@ -373,6 +376,8 @@ def grant_store_credit(
         raise InvalidInput(_("The bonus must not be negative."), field="bonus")
     _require_own_customer(merchant, customer)
     _require_future(expires_at, clock.now())
+    if valid_for is not None and (expires_at is not None or valid_for <= timedelta(0)):
+        raise ValueError("valid_for is a positive term, and not given with expires_at")
     digest = _digest(
         TransactionKind.GRANT,
         customer.pk,
@@ -380,6 +385,8 @@ def grant_store_credit(
         amount.minor,
         bonus.minor,
         expires_at.isoformat() if expires_at else "",
+        # Only when given, so the keys of grants made before the term existed still match.
+        *([f"valid_for={int(valid_for.total_seconds())}s"] if valid_for else []),
     )
 
     def replay(txn: LedgerTransaction) -> Grant:
@@ -400,6 +407,7 @@ def grant_store_credit(
             if previous is not None:
                 return replay(previous)
             now = clock.now()
+            expires = expires_at or (now + valid_for if valid_for else None)
             _expire_due(account, now)
             txn = _transaction(
                 account,
@@ -411,9 +419,9 @@ def grant_store_credit(
                 reference=reference,
                 actor=actor,
             )
-            _post(account, txn, EntryKind.CREDIT, amount.minor, now=now, expires_at=expires_at)
+            _post(account, txn, EntryKind.CREDIT, amount.minor, now=now, expires_at=expires)
             if bonus.minor:
-                _post(account, txn, EntryKind.BONUS, bonus.minor, now=now, expires_at=expires_at)
+                _post(account, txn, EntryKind.BONUS, bonus.minor, now=now, expires_at=expires)
             _save_balance(account, now)
             record_event(
                 "StoreCreditGranted",
@@ -423,7 +431,7 @@ def grant_store_credit(
                     "amount_minor": amount.minor,
                     "bonus_minor": bonus.minor,
                     "reference": reference,
-                    "expires_at": expires_at.isoformat() if expires_at else None,
+                    "expires_at": expires.isoformat() if expires else None,
                     "account_opened": code is not None,
                 },
                 merchant_id=merchant.pk,
