@@ -8,10 +8,12 @@ import pytest
 from awda.core.errors import InvalidInput
 from awda.core.money import Money
 from awda.merchants.models import StaffRole
+from awda.policies.document import RiskThresholds
+from awda.policies.services import replace_policy
 from awda.returns.services import ItemRequest, request_return
 from awda.support import selectors, services
-from awda.support.selectors import RiskThresholds
 from tests import factories
+from tests.factories import run_jobs
 from tests.support.test_goodwill import staff
 
 pytestmark = pytest.mark.django_db
@@ -120,3 +122,20 @@ def test_the_audit_log_lists_staff_actions_and_money_newest_first_and_searches(m
     found = selectors.audit_log(merchant=merchant, query="size", money=False)
     assert [r.action for r in found] == ["customer_note_added"]
     assert selectors.audit_log(merchant=factories.merchant()) == []
+
+
+def test_the_risk_thresholds_come_from_the_merchants_policy(merchant):
+    document = factories.default_policy(currency="SAR", country="SA").to_data()
+    document["risk"] = {"returns_count": 1}
+    replace_policy(merchant=merchant, document=document)
+    order = factories.order(merchant)
+    request_return(
+        merchant=merchant,
+        order_number=order.number,
+        items=[ItemRequest(line_ref="1", quantity=1, reason="too_small")],
+        method="label",
+    )
+    run_jobs()  # the customer's counts are kept by an event handler
+    history = selectors.customer_history(merchant=merchant, customer_id=order.customer_id)
+    assert history is not None
+    assert [f.code for f in history.flags] == ["serial_returner"]

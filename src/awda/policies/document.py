@@ -269,6 +269,17 @@ class Rule(_Model):
         return self
 
 
+class RiskThresholds(_Model):
+    """When the staff's pages flag a customer (a serial returner, say) for a second look.
+    Flags inform people; they decide nothing on their own (rules use ``Conditions``)."""
+
+    returns_count: Count = 5
+    return_rate: Rate = Decimal("0.5")
+    # No rate flag before this many units bought: one small order returned is not a pattern.
+    min_units_bought: Count = 4
+    returns_value_minor: Minor | None = None
+
+
 class PolicyDocument(_Model):
     """A merchant's return policy: defaults plus ordered rules, schema version 1."""
 
@@ -282,6 +293,7 @@ class PolicyDocument(_Model):
     # Store credit granted for a return lapses this many days after it is granted; None:
     # never. One term per store, as a return's credit is one grant whatever its lines' rules.
     store_credit_expiry_days: CreditDays | None = None
+    risk: RiskThresholds = Field(default_factory=RiskThresholds)
     defaults: Outcome
     rules: Annotated[tuple[Rule, ...], Field(max_length=500)] = ()
 

@@ -20,6 +20,8 @@ from awda.merchants.models import Merchant, StaffMembership, StaffRole
 from awda.orders.models import Customer, Order
 from awda.orders.rules import normalise_email, normalise_phone
 from awda.payments.models import BankPayout, Refund
+from awda.policies.document import RiskThresholds
+from awda.policies.selectors import active_policy
 from awda.returns.models import Return
 from awda.shipping.models import Shipment
 from awda.support.models import CustomerNote, GoodwillAllowance, GoodwillGrant, GoodwillStatus
@@ -108,14 +110,10 @@ class CustomerHistory:
     notes: list[CustomerNote] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class RiskThresholds:
-    """When a customer is flagged (the policy's ``risk`` section when it has one)."""
-
-    returns_count: int = 5
-    return_rate: Decimal = Decimal("0.5")
-    min_units_bought: int = 4  # no rate flag on a first small order
-    returns_value_minor: int | None = None
+def risk_thresholds(merchant: Merchant) -> RiskThresholds:
+    """The merchant's thresholds for flagging a customer (the policy's ``risk``)."""
+    _version, policy = active_policy(merchant=merchant)
+    return policy.risk
 
 
 def customer_history(
@@ -175,7 +173,7 @@ def customer_history(
     return CustomerHistory(
         customer=customer,
         stats=stats,
-        flags=risk_flags(stats, risk or RiskThresholds()),
+        flags=risk_flags(stats, risk or risk_thresholds(merchant)),
         orders=orders,
         returns=returns,
         refunds=refunds,
@@ -378,7 +376,7 @@ def returns_queue(
             requested_at__lte=clock.now() - timedelta(days=max(0, filters.older_than_days))
         )
     if filters.risky:
-        r = risk or RiskThresholds()
+        r = risk or risk_thresholds(merchant)
         flagged = Q(customer__returns_count__gte=r.returns_count) | Q(
             customer__units_bought__gte=r.min_units_bought,
             customer__units_returned__gte=F("customer__units_bought") * r.return_rate,
