@@ -17,7 +17,9 @@ from awda.core.errors import DomainError
 from awda.core.models import Event
 from awda.exchanges import selectors as exchange_selectors
 from awda.exchanges import services as exchanges
+from awda.merchants.models import Merchant
 from awda.notifications import services as notifications
+from awda.orders.models import Customer
 from awda.orders.services import record_customer_return
 from awda.payments import services as payments
 from awda.returns import photos as return_photos
@@ -236,6 +238,22 @@ def send_exchange_payment_link(event: Event) -> None:
 
 
 @outbox.outside_transaction
+def email_goodwill(event: Event) -> None:
+    """Tell the customer what the store gave them as goodwill, with their wallet code when
+    the grant opened their wallet (only its hash was kept: a new code is made just before
+    it is mailed; a retry after the mail went out makes and mails another)."""
+    p = event.payload
+    code = ""
+    if p.get("account_opened"):
+        merchant = Merchant.objects.get(pk=int(event.merchant_id or 0))
+        customer = Customer.objects.for_merchant(merchant).get(pk=int(p["customer_id"]))
+        code = wallet.rotate_code(
+            merchant=merchant, customer=customer, currency=str(p["currency"]), actor="system"
+        ).code
+    notifications.send_goodwill_granted(grant_id=int(p["grant_id"]), code=code)
+
+
+@outbox.outside_transaction
 def email_payment_link(event: Event) -> None:
     """Send the shopper the link to pay, with the amount (once per link: the event is)."""
     p = event.payload
@@ -298,6 +316,7 @@ HANDLERS: Mapping[str, Sequence[Callable[[Event], None]]] = {
     "RefundRequested": [send_refunds],
     "RefundIssued": [note_refund_issued, email_refund_issued],
     "RefundNeedsReview": [hold_refused_refund],
+    "GoodwillGranted": [email_goodwill],
     "BankTransferPaid": [note_transfer_paid, email_transfer_paid],
     "StoreCreditGranted": [email_store_credit],
     "StoreCreditExpiring": [email_credit_expiring],

@@ -53,6 +53,7 @@ from awda.shipping.selectors import (
     parcel_for_return,
     shipment_for_return,
 )
+from awda.support.models import GoodwillGrant, GoodwillKind
 from awda.wallet.models import CreditAccount, LedgerEntry
 from awda.wallet.selectors import balance_of
 
@@ -871,3 +872,31 @@ def _tidy(text: str) -> str:
     """Template tags leave blank lines and trailing spaces behind in plain text."""
     lines = [line.rstrip() for line in text.strip().splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
+
+
+# -- goodwill -----------------------------------------------------------------------------------
+
+
+def send_goodwill_granted(*, grant_id: int, code: str = "") -> None:
+    """Tell the customer what the store gave them as goodwill: store credit (with the wallet
+    ``code`` when it was just made), a free-shipping code, or a refund to their payment.
+    Nothing is sent when the customer has no e-mail address."""
+    grant = GoodwillGrant.objects.select_related("merchant", "customer").filter(pk=grant_id).first()
+    if grant is None or not grant.customer.email:
+        return
+    merchant, customer = grant.merchant, grant.customer
+    lang = _language(_customer_language(customer), merchant)
+    with translation.override(lang):
+        store = storefront(merchant, lang)
+        amount = format_money(
+            grant.amount_minor, grant.currency, lang, arabic_digits=merchant.arabic_digits
+        )
+        context = {
+            **_base_context(lang, store),
+            "customer_name": customer.name,
+            "kind": grant.kind,
+            "amount": amount,
+            "code": grant.code if grant.kind == GoodwillKind.FREE_SHIPPING else code,
+        }
+        subject = _("A gesture from %(store)s") % {"store": store.display_name}
+        _send(template="goodwill", subject=subject, to=customer.email, lang=lang, context=context)

@@ -312,14 +312,18 @@ def _carry_out(merchant: Merchant, grant: GoodwillGrant, *, actor: str) -> None:
     """Move the money (or make the code) under the grant's own key, in its transaction."""
     amount = Money(grant.amount_minor, grant.currency)
     key = f"goodwill-{grant.pk}"
+    account_opened = False
     if grant.kind == GoodwillKind.STORE_CREDIT:
-        grant_store_credit(
-            merchant=merchant,
-            customer=grant.customer,
-            amount=amount,
-            idempotency_key=key,
-            reference=key,
-            actor=actor,
+        account_opened = (
+            grant_store_credit(
+                merchant=merchant,
+                customer=grant.customer,
+                amount=amount,
+                idempotency_key=key,
+                reference=key,
+                actor=actor,
+            ).code
+            is not None
         )
     elif grant.kind == GoodwillKind.PARTIAL_REFUND:
         assert grant.order_id is not None  # a database constraint too
@@ -343,6 +347,9 @@ def _carry_out(merchant: Merchant, grant: GoodwillGrant, *, actor: str) -> None:
             "amount_minor": grant.amount_minor,
             "currency": grant.currency,
             "code": grant.code,
+            # The shopper's wallet code exists only as a hash: the mail makes a new one when
+            # this grant opened the wallet (as a return's credit mail does).
+            "account_opened": account_opened,
         },
         merchant_id=merchant.pk,
         aggregate_type="goodwill",
