@@ -118,10 +118,17 @@ def test_demo_never_returns_underwear_or_final_sale_items(demo: DemoInfo) -> Non
 
 def test_demo_prints_a_working_login_and_api_key(demo: DemoInfo) -> None:
     merchant = _merchant()
-    membership = StaffMembership.objects.select_related("user").get(merchant=merchant)
-    assert (membership.user.username, membership.role) == ("owner", "owner")
+    roles = {
+        m.user.username: m
+        for m in StaffMembership.objects.select_related("user").filter(merchant=merchant)
+    }
+    assert {name: m.role for name, m in roles.items()} == {
+        "owner": "owner",
+        demo.warehouse_username: "warehouse",
+    }
     assert demo.staff_password == DEMO_PASSWORD
-    assert membership.user.check_password(demo.staff_password)
+    for membership in roles.values():
+        assert membership.user.check_password(demo.staff_password)
     assert authenticate_api_key(demo.api_key) == merchant
 
 
