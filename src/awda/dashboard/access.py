@@ -48,6 +48,8 @@ StoreView = Callable[Concatenate[HttpRequest, str, P], HttpResponse]
 
 # Who opens what; the store's home page lists the sections a role may open.
 STATION_ROLES = (StaffRole.WAREHOUSE, StaffRole.OWNER)
+SUPPORT_ROLES = (StaffRole.AGENT, StaffRole.OWNER)  # customers, returns, goodwill, notes
+OWNER_ROLES = (StaffRole.OWNER,)  # budgets, goodwill approvals, the audit log
 
 
 def login_url(request: HttpRequest) -> HttpResponse:

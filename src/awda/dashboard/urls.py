@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from awda.dashboard import station, views
+from awda.dashboard import owner_views, station, support_views, views
 
 app_name = "dashboard"
 
@@ -24,4 +24,39 @@ urlpatterns = [
         station.item_label,
         name="bin-label",
     ),
+    # The support agent's pages (and the owner's).
+    path("<slug:store>/customers/", support_views.customers, name="customers"),
+    path("<slug:store>/customers/<int:customer_id>/", support_views.customer, name="customer"),
+    path(
+        "<slug:store>/customers/<int:customer_id>/goodwill/",
+        support_views.grant,
+        name="grant-goodwill",
+    ),
+    path(
+        "<slug:store>/customers/<int:customer_id>/notes/",
+        support_views.add_note,
+        name="customer-note",
+    ),
+    path("<slug:store>/returns/", support_views.queue, name="queue"),
+    path("<slug:store>/returns/decide/", support_views.decide_many, name="queue-decide"),
+    path("<slug:store>/returns/<str:number>/", support_views.return_detail, name="return"),
+    path(
+        "<slug:store>/returns/<str:number>/decide/",
+        support_views.decide_one,
+        name="return-decide",
+    ),
+    path(
+        "<slug:store>/returns/<str:number>/photos/<int:photo_id>/",
+        support_views.return_photo,
+        name="return-photo",
+    ),
+    # The owner's.
+    path("<slug:store>/goodwill/", owner_views.budgets, name="budgets"),
+    path(
+        "<slug:store>/goodwill/<int:grant_id>/decide/",
+        owner_views.decide_request,
+        name="goodwill-decide",
+    ),
+    path("<slug:store>/audit/", owner_views.audit, name="audit"),
+    path("<slug:store>/audit.csv", owner_views.audit_csv, name="audit-csv"),
 ]

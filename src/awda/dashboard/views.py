@@ -17,7 +17,14 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from awda.core import ratelimit
-from awda.dashboard.access import STATION_ROLES, Staff, login_url, staff_page
+from awda.dashboard.access import (
+    OWNER_ROLES,
+    STATION_ROLES,
+    SUPPORT_ROLES,
+    Staff,
+    login_url,
+    staff_page,
+)
 from awda.dashboard.pages import context
 from awda.merchants.models import StaffMembership, StaffRole
 
@@ -108,5 +115,11 @@ def home(request: HttpRequest, staff: Staff) -> HttpResponse:
     return render(
         request,
         "dashboard/home.html",
-        context(request, staff, station=staff.may(*STATION_ROLES)),
+        context(
+            request,
+            staff,
+            station=staff.may(*STATION_ROLES),
+            support=staff.may(*SUPPORT_ROLES),
+            owner=staff.may(*OWNER_ROLES),
+        ),
     )
