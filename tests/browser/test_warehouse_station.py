@@ -3,19 +3,23 @@ signs in, scans a parcel's tracking number into the scan field and presses Enter
 opens filled in, and one click on "Accept and restock" receives, accepts and restocks the
 item; with the policy's refund timing ``inspected`` the worker then refunds it through the
 sandbox gateway. A double click on the button and a re-sent form, and the jobs run again,
-restock nothing more and refund nothing more. Every page is screenshotted and checked with
-axe, the Arabic ones asserted right-to-left.
+restock nothing more and refund nothing more; in English that second parcel also gets a
+photo, sent with the same click and shown in the result. Every page is screenshotted and
+checked with axe, the Arabic ones asserted right-to-left.
 """
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from PIL import Image
 from playwright.sync_api import Page
 
 from awda.catalog.models import StockMove
 from awda.payments.gateways import sandbox as sandbox_gateway
 from awda.payments.models import Refund, RefundStatus
-from awda.returns.models import Return
+from awda.returns.models import Return, ReturnPhoto
 from tests import factories
 from tests.browser.helpers import assert_ltr, assert_rtl, axe_check, snap
 from tests.dashboard import helpers as d
@@ -43,6 +47,12 @@ def check(page: Page, lang: str, name: str) -> None:
         assert_ltr(page)
     snap(page, f"{lang}-{name}")
     axe_check(page, f"{lang}-{name}-axe")
+
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 24), (30, 120, 200)).save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 def restocked(ret: Return) -> list[StockMove]:
@@ -106,9 +116,22 @@ def test_scan_then_one_click_restocks_once_and_the_refund_goes_out_once(
     page.locator("#code").fill(second.number)
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/warehouse/returns/{second.number}/")
-    form = page.evaluate("() => [...new FormData(document.getElementById('station-form'))]")
+    if lang == "en":
+        # A photo from the station's camera (here a file) goes with the same one action.
+        page.locator("#photos-1").set_input_files(
+            {"name": "IMG_0001.png", "mimeType": "image/png", "buffer": _png()}
+        )
+    form = page.evaluate(
+        "() => [...new FormData(document.getElementById('station-form'))]"
+        ".filter(([, value]) => typeof value === 'string')"
+    )
     page.locator("#submit").dblclick()
     page.wait_for_url(f"**/warehouse/?done={second.number}")
+    if lang == "en":
+        (photo,) = ReturnPhoto.objects.filter(return_item=h.item(second))
+        assert (photo.source, photo.content_type) == ("warehouse", "image/png")
+        thumbnail = page.locator("#result ul.photos img")
+        assert thumbnail.evaluate("img => img.complete && img.naturalWidth") == 32
     statuses = page.evaluate(
         """async ([url, fields]) => {
           const send = () => fetch(url, {method: 'POST', body: new URLSearchParams(fields)});

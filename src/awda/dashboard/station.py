@@ -6,19 +6,28 @@ receives, inspects and disposes of the items (``warehouse.services.receive_and_i
 transaction) → redirect (POST-redirect-GET) to the scan page, which says what happened to the
 stock and the money, its input focused for the next parcel. A second submit of the same
 form changes nothing: the services repeat what was recorded, and a restock is keyed by item.
+
+Photos of an item go with the same POST (multipart, a file input per item that opens a
+phone's camera): checked by their content before anything is recorded, so a bad file leaves
+both the photos and the inspection unsaved, and stored with the inspection as the
+warehouse's. Without a photo the one action is unchanged.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
@@ -26,25 +35,31 @@ from django.views.decorators.http import require_http_methods, require_POST
 from awda.catalog.models import Location, StockMove, StockMoveReason
 from awda.core.errors import DomainError, NotFound
 from awda.core.ids import normalise_return_number
+from awda.core.images import CleanImage
 from awda.dashboard.access import STATION_ROLES, Staff, staff_page
 from awda.dashboard.pages import context, language
-from awda.merchants.models import Merchant
+from awda.merchants.models import Merchant, StaffRole
 from awda.returns.models import (
     Condition,
     Decision,
     Disposition,
+    PhotoSource,
     Reception,
     Return,
     ReturnItem,
+    ReturnPhoto,
     ReturnReason,
     ReturnStatus,
 )
+from awda.returns.photos import STATION_PHOTOS_PER_ITEM, clean_photo
 from awda.warehouse import bin_label, selectors, services
 from awda.warehouse.models import UnknownParcel
 
 _DECIDED = (Decision.ACCEPTED, Decision.REJECTED)
 MAX_CODE = 500
 MAX_NOTE = 2000
+# Who sees the items' photos: the station, and the support agents who answer the shopper.
+PHOTO_ROLES = (StaffRole.WAREHOUSE, StaffRole.OWNER, StaffRole.AGENT)
 
 
 def _labels() -> dict[str, dict[str, str]]:
@@ -52,6 +67,7 @@ def _labels() -> dict[str, dict[str, str]]:
     enums = {"condition": Condition, "decision": Decision, "disposition": Disposition}
     labels = {name: {v: str(lbl) for v, lbl in e.choices} for name, e in enums.items()}
     labels["reception"] = {v: str(lbl) for v, lbl in Reception.choices}
+    labels["photo_source"] = {v: str(lbl) for v, lbl in PhotoSource.choices}
     return labels
 
 
@@ -235,6 +251,8 @@ class Row:
     open: bool = False  # something is left to record (a decision or a disposition)
     needs_decision: bool = False
     values: dict[str, str] = field(default_factory=dict)
+    photos: list[ReturnPhoto] = field(default_factory=list)  # the shopper's, then the station's
+    photos_sent: bool = False  # photos came with a POST that was refused: choose them again
 
     @property
     def line_ref(self) -> str:
@@ -279,6 +297,13 @@ def station_rows(ret: Return) -> list[Row]:
         .filter(code__in={i.reason_code for i in items})
         .values_list("code", "label_en", "label_ar")
     }
+    photos: dict[int, list[ReturnPhoto]] = {}
+    for photo in (
+        ReturnPhoto.objects.for_merchant(ret.merchant_id)
+        .filter(return_item__in=items)
+        .order_by("source", "created_at", "pk")
+    ):
+        photos.setdefault(photo.return_item_id or 0, []).append(photo)
     for position, item in enumerate(items, start=1):
         item.return_request = ret  # already loaded: no query per item
         line = item.order_line
@@ -296,6 +321,7 @@ def station_rows(ret: Return) -> list[Row]:
             suggested=suggested,
             open=ret.status in _STATION_STATUSES and (not decided or needs_disposition),
             needs_decision=not decided,
+            photos=photos.get(item.pk, []),
         )
         if row.needs_decision:
             row.by_condition = {
@@ -357,17 +383,60 @@ class StationForm:
     errors: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def parse(cls, data: QueryDict, rows: list[Row], locations: list[Location]) -> StationForm:
+    def parse(
+        cls,
+        data: QueryDict,
+        rows: list[Row],
+        locations: list[Location],
+        files: MultiValueDict[str, UploadedFile] | None = None,
+    ) -> StationForm:
         form = cls(rows=rows)
         form.location = data.get("location", "").strip()
         if form.location and form.location not in {loc.code for loc in locations}:
             form.errors["location"] = _("Unknown location.")
         for row in rows:
             if row.open:
-                form._row(data, row)
+                form._row(data, row, form._photos(files, row))
         return form
 
-    def _row(self, data: QueryDict, row: Row) -> None:
+    def _photos(
+        self, files: MultiValueDict[str, UploadedFile] | None, row: Row
+    ) -> tuple[CleanImage, ...]:
+        """The item's photos, checked by their content (``core.images``) and re-encoded."""
+        name = f"photos-{row.position}"
+        uploads = [f for f in (files.getlist(name) if files is not None else []) if f.size]
+        if not uploads:
+            return ()
+        row.photos_sent = True
+        if len(uploads) > STATION_PHOTOS_PER_ITEM:
+            self.errors[name] = _("Add at most %(limit)s photos of an item.") % {
+                "limit": STATION_PHOTOS_PER_ITEM
+            }
+            return ()
+        images = []
+        for upload in uploads:
+            try:
+                # One byte over the limit is enough to refuse it: a huge upload is never
+                # read into memory in full.
+                data = upload.read(settings.AWDA_PHOTO_MAX_BYTES + 1)
+                images.append(clean_photo(data, field=name))
+            except DomainError as error:
+                self.errors[name] = str(error.message)
+                return ()
+        return tuple(images)
+
+    def _row(self, data: QueryDict, row: Row, photos: tuple[CleanImage, ...] = ()) -> None:
+        n = row.position
+        before = len(self.checks)
+        self._fields(data, row)
+        if photos and len(self.checks) == before and f"photos-{n}" not in self.errors:
+            self.errors[f"photos-{n}"] = _(
+                "Photos are saved with what is recorded for the item: fill in its fields."
+            )
+        elif photos and len(self.checks) > before:
+            self.checks[-1] = dataclasses.replace(self.checks[-1], photos=photos)
+
+    def _fields(self, data: QueryDict, row: Row) -> None:
         n = row.position
         item = row.item
         values = {
@@ -425,6 +494,11 @@ class StationForm:
             self.errors[f"condition-{n}"] = _("Grade the item's condition.")
         if decision == Decision.REJECTED and not values["note"]:
             self.errors[f"note-{n}"] = _("Say why the item is rejected.")
+        if values["note"] and not decision:
+            # The note is the decision's: without one it would be dropped without a word.
+            self.errors[f"note-{n}"] = _(
+                "A note is saved with a decision: accept or reject the item, or clear the note."
+            )
         if len(values["note"]) > MAX_NOTE:
             self.errors[f"note-{n}"] = _("Keep the note under %(max)s characters.") % {
                 "max": MAX_NOTE
@@ -482,7 +556,7 @@ def return_page(request: HttpRequest, staff: Staff, number: str) -> HttpResponse
         if not any(r.open for r in rows):
             # A second submit after the first one finished: nothing is left to record.
             return HttpResponseRedirect(_scan_url(staff, done=ret.number))
-        form = StationForm.parse(request.POST, rows, locations)
+        form = StationForm.parse(request.POST, rows, locations, request.FILES)
         if not form.errors and not form.checks:
             form.errors["form"] = _("Nothing to record: fill in at least one item.")
         if not form.errors:
@@ -577,4 +651,35 @@ def item_label(request: HttpRequest, staff: Staff, number: str, position: int) -
     )
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="bin-{ret.number}-{position}.pdf"'
+    return response
+
+
+# -- the items' photos --------------------------------------------------------------------------
+
+
+@require_http_methods(["GET"])
+@staff_page(*PHOTO_ROLES)
+def item_photo(request: HttpRequest, staff: Staff, number: str, photo_id: int) -> HttpResponse:
+    """A photo of one of the return's items, the shopper's or the station's, for that store's
+    staff only: the media folder itself is never served (the photos are private), and any
+    other store's photo id is answered like one that doesn't exist."""
+    photo = (
+        ReturnPhoto.objects.for_merchant(staff.merchant)
+        .filter(pk=photo_id, return_item__return_request__number=normalise_return_number(number))
+        .first()
+    )
+    if photo is None:
+        raise Http404("no such photo")
+    try:
+        # Small (AWDA_PHOTO_MAX_BYTES, re-encoded when stored): read at once.
+        with photo.file.open("rb") as handle:
+            content = handle.read()
+    except FileNotFoundError:
+        raise Http404("the photo's file is gone") from None
+    response = HttpResponse(content, content_type=photo.content_type)
+    # Its bytes never change: the browser may keep it, shared caches may not.
+    response["Cache-Control"] = "private, max-age=3600"
+    # Stored re-encoded, but never let a browser guess another type or run anything.
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'"
     return response

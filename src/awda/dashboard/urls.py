@@ -24,6 +24,11 @@ urlpatterns = [
         station.item_label,
         name="bin-label",
     ),
+    path(
+        "<slug:store>/warehouse/returns/<str:number>/photos/<int:photo_id>/",
+        station.item_photo,
+        name="station-photo",
+    ),
     # The support agent's pages (and the owner's).
     path("<slug:store>/customers/", support_views.customers, name="customers"),
     path("<slug:store>/customers/<int:customer_id>/", support_views.customer, name="customer"),

@@ -233,14 +233,26 @@ def return_photo_path(instance: ReturnPhoto, filename: str) -> str:
     return f"returns/photos/{instance.merchant_id}/{month}/{uuid.uuid4().hex}.{extension}"
 
 
-class ReturnPhoto(MerchantOwned):
-    """A shopper's photo, uploaded for an order and attached to an item once the return exists.
+class PhotoSource(models.TextChoices):
+    SHOPPER = "shopper", _("From the shopper")
+    WAREHOUSE = "warehouse", _("From the warehouse")
 
-    Photos are uploaded while the shopper is still choosing, so a photo first belongs to the
-    order only; photos never attached are swept after a day.
+
+class ReturnPhoto(MerchantOwned):
+    """A photo of a returned item: the shopper's, uploaded for an order and attached to an
+    item once the return exists, or the warehouse's, taken at the receiving station and
+    attached to its item at once.
+
+    Shoppers upload while still choosing, so their photo first belongs to the order only;
+    photos never attached are swept after a day.
     """
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="return_photos")
+    source = models.CharField(
+        max_length=20, choices=PhotoSource.choices, default=PhotoSource.SHOPPER
+    )
+    # Who took it: "shopper", or the station's "staff:<user id>" (as the timeline's actor).
+    uploaded_by = models.CharField(max_length=80, default="shopper")
     # PROTECT: a return's evidence must not vanish with it (returns are not deleted anyway).
     return_item = models.ForeignKey(
         ReturnItem, null=True, blank=True, on_delete=models.PROTECT, related_name="photos"
@@ -264,6 +276,11 @@ class ReturnPhoto(MerchantOwned):
             models.CheckConstraint(
                 condition=Q(size_bytes__gt=0) & Q(width__gt=0) & Q(height__gt=0),
                 name="return_photo_not_empty",
+            ),
+            # The station photographs an item it holds: never an orphan for the sweep.
+            models.CheckConstraint(
+                condition=Q(source=PhotoSource.SHOPPER) | Q(return_item__isnull=False),
+                name="return_photo_warehouse_attached",
             ),
         ]
         indexes = [

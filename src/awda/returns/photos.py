@@ -1,5 +1,6 @@
-"""Return photos: stored clean while the shopper fills in the return, attached to its items
-when the return is created, and swept when they never were."""
+"""Return photos: the shopper's stored clean while the shopper fills in the return, attached
+to its items when the return is created, and swept when they never were; the warehouse's
+taken at the receiving station and attached to their item with the inspection."""
 
 from __future__ import annotations
 
@@ -14,14 +15,26 @@ from django.utils.translation import gettext_lazy as _
 
 from awda.core import clock
 from awda.core.errors import InvalidInput
-from awda.core.images import clean_image
+from awda.core.images import CleanImage, clean_image
 from awda.merchants.models import Merchant
 from awda.orders.models import Order
-from awda.returns.models import ReturnItem, ReturnPhoto
+from awda.returns.models import PhotoSource, ReturnItem, ReturnPhoto
 
 logger = logging.getLogger(__name__)
 
 SWEEP_BATCH = 500
+# The station's photos of one item (the shopper's are limited per order by the settings).
+STATION_PHOTOS_PER_ITEM = 10
+
+
+def clean_photo(data: bytes, *, field: str = "photos") -> CleanImage:
+    """A photo checked by its content within the configured limits, re-encoded clean."""
+    return clean_image(
+        data,
+        max_bytes=settings.AWDA_PHOTO_MAX_BYTES,
+        max_pixels=settings.AWDA_PHOTO_MAX_PIXELS,
+        field=field,
+    )
 
 
 def store_photo(*, merchant: Merchant, order: Order, data: bytes) -> ReturnPhoto:
@@ -32,11 +45,7 @@ def store_photo(*, merchant: Merchant, order: Order, data: bytes) -> ReturnPhoto
     # Checked before the work, and again under the order's lock below.
     if _photo_count(order) >= limit:
         raise _too_many_photos(limit)
-    clean = clean_image(
-        data,
-        max_bytes=settings.AWDA_PHOTO_MAX_BYTES,
-        max_pixels=settings.AWDA_PHOTO_MAX_PIXELS,
-    )
+    clean = clean_photo(data)
     photo = ReturnPhoto(
         merchant=merchant,
         order=order,
@@ -100,6 +109,72 @@ def attach_photos(
     return photos
 
 
+def stage_station_photo(*, merchant: Merchant, actor: str, image: CleanImage) -> ReturnPhoto:
+    """Write a warehouse photo's file and give back its row, not saved yet: the caller saves
+    it with ``attach_station_photos`` in its transaction, or calls ``discard_files``."""
+    photo = ReturnPhoto(
+        merchant=merchant,
+        source=PhotoSource.WAREHOUSE,
+        uploaded_by=actor,
+        content_type=image.content_type,
+        size_bytes=len(image.content),
+        width=image.width,
+        height=image.height,
+        sha256=image.sha256,
+        created_at=clock.now(),
+    )
+    # Before any transaction: with object storage the write is an HTTP call, which must not
+    # hold the return's lock.
+    photo.file.save(f"photo.{image.extension}", ContentFile(image.content), save=False)
+    return photo
+
+
+def attach_station_photos(
+    *, item: ReturnItem, photos: Sequence[ReturnPhoto]
+) -> tuple[list[ReturnPhoto], list[ReturnPhoto]]:
+    """Save staged warehouse photos as the item's, in the caller's transaction (which holds
+    the return's lock); (saved, repeats): a photo the item already has is not saved twice,
+    so a repeated submit adds nothing, and the caller discards the repeats' files."""
+    if not photos:
+        return [], []
+    if any(p.merchant_id != item.merchant_id for p in photos):
+        raise ValueError("the photos belong to another merchant")
+    with transaction.atomic():
+        had = set(
+            ReturnPhoto.objects.filter(return_item=item, source=PhotoSource.WAREHOUSE).values_list(
+                "sha256", flat=True
+            )
+        )
+        saved: list[ReturnPhoto] = []
+        repeats: list[ReturnPhoto] = []
+        for photo in photos:
+            (repeats if photo.sha256 in had else saved).append(photo)
+            had.add(photo.sha256)
+        if len(had) > STATION_PHOTOS_PER_ITEM:
+            raise InvalidInput(
+                _("At most %(limit)s photos can be kept for one item.")
+                % {"limit": STATION_PHOTOS_PER_ITEM},
+                field="photos",
+                details={"max_photos": STATION_PHOTOS_PER_ITEM},
+            )
+        now = clock.now()
+        for photo in saved:
+            photo.order_id = item.return_request.order_id
+            photo.return_item = item
+            photo.attached_at = now
+            photo.save()
+    return saved, repeats
+
+
+def discard_files(photos: Sequence[ReturnPhoto]) -> None:
+    """Delete the files of photos whose rows were never saved (or were rolled back)."""
+    for photo in photos:
+        try:
+            photo.file.delete(save=False)
+        except Exception:
+            logger.exception("could not delete the photo file %s", photo.file.name)
+
+
 def delete_unattached_photos(*, older_than: timedelta) -> int:
     """Delete photos never attached to a return item, rows and files; how many went."""
     cutoff = clock.now() - older_than
@@ -129,7 +204,8 @@ def delete_unattached_photos(*, older_than: timedelta) -> int:
 
 
 def _photo_count(order: Order) -> int:
-    return ReturnPhoto.objects.filter(order_id=order.pk).count()
+    # The shopper's limit: the warehouse's photos of the same order don't use it up.
+    return ReturnPhoto.objects.filter(order_id=order.pk, source=PhotoSource.SHOPPER).count()
 
 
 def _too_many_photos(limit: int) -> InvalidInput:

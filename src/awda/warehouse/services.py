@@ -17,9 +17,11 @@ from awda.catalog import services as catalog
 from awda.catalog.models import Location, StockMove, StockMoveReason
 from awda.core import clock
 from awda.core.errors import Conflict, InvalidInput, NotFound
+from awda.core.images import CleanImage
 from awda.core.outbox import record_event
 from awda.merchants.models import Merchant
 from awda.policies.selectors import active_policy
+from awda.returns import photos
 from awda.returns import services as returns
 from awda.returns.models import (
     Decision,
@@ -27,6 +29,7 @@ from awda.returns.models import (
     Reception,
     Return,
     ReturnItem,
+    ReturnPhoto,
     ReturnStatus,
     TimelineEntry,
 )
@@ -57,6 +60,7 @@ class ItemCheck:
     decision: str = ""  # accepted | rejected; "": received only, decided later
     note: str = ""
     disposition: str | None = None  # None: the suggested one (decided items); "": not yet
+    photos: tuple[CleanImage, ...] = ()  # the station's photos of it, checked and re-encoded
 
 
 @dataclass(frozen=True)
@@ -119,10 +123,39 @@ def receive_and_inspect(
     when None), so the station's "scan → accept → restock" is one call. With ``items``:
     per item its units received so far, reception, condition, decision, note and
     disposition; items not listed are still awaited (another parcel) on a first receipt.
-    Repeating a call changes nothing that was already recorded.
+    Repeating a call changes nothing that was already recorded (a photo the item already
+    has is not added again).
     """
     if items is not None:
         _validate_checks(items)
+    # The photos' files are written before the transaction (see ``stage_station_photo``);
+    # whatever stops the use case takes them away again.
+    staged: dict[str, list[ReturnPhoto]] = {}
+    try:
+        for check in items or ():
+            for image in check.photos:
+                staged.setdefault(check.line_ref, []).append(
+                    photos.stage_station_photo(merchant=merchant, actor=actor, image=image)
+                )
+        result, repeats = _receive_and_inspect(
+            merchant, code_or_number, actor, items, location, staged
+        )
+    except BaseException:
+        photos.discard_files([p for staged_photos in staged.values() for p in staged_photos])
+        raise
+    photos.discard_files(repeats)
+    return result
+
+
+def _receive_and_inspect(
+    merchant: Merchant,
+    code_or_number: str,
+    actor: str,
+    items: Sequence[ItemCheck] | None,
+    location: str | None,
+    staged: dict[str, list[ReturnPhoto]],
+) -> tuple[ReceiveResult, list[ReturnPhoto]]:
+    repeats: list[ReturnPhoto] = []
     with transaction.atomic():
         ret = find_by_scan(merchant=merchant, code=code_or_number)
         if ret is None:
@@ -157,8 +190,19 @@ def receive_and_inspect(
             )
         result = ReceiveResult(ret=ret)
         fresh = {i.order_line.line_ref: i for i in station_items(ret)}
-        for check in checks:
+        for i, check in enumerate(checks):
             item = fresh[check.line_ref]
+            if check.line_ref in staged:
+                item.return_request = ret
+                try:
+                    _saved, again = photos.attach_station_photos(
+                        item=item, photos=staged[check.line_ref]
+                    )
+                except InvalidInput as error:
+                    raise InvalidInput(
+                        error.message, field=f"items.{i}.photos", details=error.details
+                    ) from None
+                repeats.extend(again)
             choice = check.disposition
             if choice is None and item.decision == Decision.ACCEPTED:
                 choice = item.disposition or suggestion_for(ret, item)
@@ -167,7 +211,7 @@ def receive_and_inspect(
                     _dispose(merchant, ret.number, check.line_ref, choice, actor, location)
                 )
         ret.refresh_from_db()
-        return result
+        return result, repeats
 
 
 def _all_arrived(current: dict[str, ReturnItem], *, single: bool) -> list[ItemCheck]:
