@@ -53,7 +53,7 @@ def files(root) -> list:
 
 
 def photo_url(m, number: str, photo_id: int) -> str:
-    return f"/en/staff/{m.slug}/warehouse/returns/{number}/photos/{photo_id}/"
+    return f"/en/staff/{m.slug}/returns/{number}/photos/{photo_id}/"
 
 
 @pytest.mark.parametrize(

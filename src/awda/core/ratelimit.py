@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection
+from django.http import HttpRequest
 
 from awda.core import clock
 from awda.core.models import RateCounter
@@ -21,6 +23,18 @@ class RateDecision:
     allowed: bool
     count: int
     retry_after: timedelta  # zero when allowed
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The address to count a client by: behind ``AWDA_TRUSTED_PROXIES`` proxies, the one
+    that many hops from the right of X-Forwarded-For (the left part is the client's to forge);
+    with none, the socket's peer."""
+    hops = settings.AWDA_TRUSTED_PROXIES
+    if hops:
+        forwarded = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        if len(forwarded) >= hops:
+            return forwarded[-hops]
+    return str(request.META.get("REMOTE_ADDR", ""))
 
 
 def _window_start(now: datetime, window: timedelta) -> datetime:

@@ -33,7 +33,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 from awda.core import clock
 from awda.core.errors import DomainError, InvalidInput, NotFound
 from awda.core.formatting import format_money, format_number
-from awda.core.ids import normalise_return_number
 from awda.core.money import Money, exponent
 from awda.dashboard.access import SUPPORT_ROLES, Staff, staff_page
 from awda.dashboard.pages import context, language
@@ -750,28 +749,3 @@ def decide_one(request: HttpRequest, staff: Staff, number: str) -> HttpResponse:
         )
     done = "approved" if decision == "approve" else "rejected"
     return HttpResponseRedirect(_return_url(staff, ret.number, done=done))
-
-
-@require_http_methods(["GET"])
-@staff_page(*SUPPORT_ROLES)
-def return_photo(request: HttpRequest, staff: Staff, number: str, photo_id: int) -> HttpResponse:
-    """A shopper's photo of an item, for the staff of that store only (MEDIA_ROOT itself is
-    never served: the photos are private)."""
-    photo = (
-        ReturnPhoto.objects.for_merchant(staff.merchant)
-        .filter(pk=photo_id, return_item__return_request__number=normalise_return_number(number))
-        .first()
-    )
-    if photo is None:
-        raise Http404("no such photo")
-    try:
-        # Photos are small (AWDA_PHOTO_MAX_BYTES, re-encoded on upload): read at once.
-        with photo.file.open("rb") as handle:
-            content = handle.read()
-    except FileNotFoundError:
-        raise Http404("the photo's file is gone") from None
-    response = HttpResponse(content, content_type=photo.content_type)
-    response["Cache-Control"] = "private, max-age=3600"
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'"
-    return response

@@ -24,11 +24,6 @@ urlpatterns = [
         station.item_label,
         name="bin-label",
     ),
-    path(
-        "<slug:store>/warehouse/returns/<str:number>/photos/<int:photo_id>/",
-        station.item_photo,
-        name="station-photo",
-    ),
     # The support agent's pages (and the owner's).
     path("<slug:store>/customers/", support_views.customers, name="customers"),
     path("<slug:store>/customers/<int:customer_id>/", support_views.customer, name="customer"),
@@ -45,15 +40,16 @@ urlpatterns = [
     path("<slug:store>/returns/", support_views.queue, name="queue"),
     path("<slug:store>/returns/decide/", support_views.decide_many, name="queue-decide"),
     path("<slug:store>/returns/<str:number>/", support_views.return_detail, name="return"),
+    # One photo view for the station and the support pages (``PHOTO_ROLES``).
+    path(
+        "<slug:store>/returns/<str:number>/photos/<int:photo_id>/",
+        station.item_photo,
+        name="return-photo",
+    ),
     path(
         "<slug:store>/returns/<str:number>/decide/",
         support_views.decide_one,
         name="return-decide",
-    ),
-    path(
-        "<slug:store>/returns/<str:number>/photos/<int:photo_id>/",
-        support_views.return_photo,
-        name="return-photo",
     ),
     # The owner's.
     path("<slug:store>/goodwill/", owner_views.budgets, name="budgets"),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -33,16 +32,6 @@ FAILED_LOGINS_PER_IP = 10
 FAILED_LOGIN_WINDOW = timedelta(minutes=15)
 
 
-def _client_ip(request: HttpRequest) -> str:
-    # As the portal counts lookups: N trusted proxies → the address N hops from the right.
-    hops = settings.AWDA_TRUSTED_PROXIES
-    if hops:
-        forwarded = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        if len(forwarded) >= hops:
-            return forwarded[-hops]
-    return str(request.META.get("REMOTE_ADDR", ""))
-
-
 def _next_url(request: HttpRequest) -> str:
     wanted = request.POST.get("next") or request.GET.get("next") or ""
     if url_has_allowed_host_and_scheme(
@@ -60,7 +49,7 @@ def login(request: HttpRequest) -> HttpResponse:
     form = AuthenticationForm(request, data=request.POST or None)
     status, too_many = 200, False
     if request.method == "POST":
-        key = f"staff-login:{_client_ip(request)}"
+        key = f"staff-login:{ratelimit.client_ip(request)}"
         if ratelimit.peek(key, window=FAILED_LOGIN_WINDOW) >= FAILED_LOGINS_PER_IP:
             status, too_many = 429, True
         elif form.is_valid():

@@ -7,7 +7,6 @@ from datetime import timedelta
 from functools import wraps
 from typing import Any, Concatenate, ParamSpec
 
-from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import translate_url
@@ -55,15 +54,6 @@ def store_page(view: View[P]) -> Callable[Concatenate[HttpRequest, str, P], Http
         return view(request, merchant, *args, **kwargs)
 
     return wrapper
-
-
-def client_ip(request: HttpRequest) -> str:
-    hops = settings.AWDA_TRUSTED_PROXIES
-    if hops:
-        forwarded = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        if len(forwarded) >= hops:
-            return forwarded[-hops]
-    return str(request.META.get("REMOTE_ADDR", ""))
 
 
 def too_many(request: HttpRequest, merchant: Merchant, retry_after: timedelta) -> HttpResponse:

@@ -25,7 +25,7 @@ from awda.orders.models import Order
 from awda.orders.selectors import find_order_for_shopper
 from awda.portal import access, steps, story
 from awda.portal.forms import LookupForm
-from awda.portal.pages import client_ip, context, language, store_page, too_many
+from awda.portal.pages import context, language, store_page, too_many
 from awda.portal.parcel import parcel_context
 from awda.returns.selectors import get_return_summary, money_by_resolution
 
@@ -40,7 +40,7 @@ def lookup(request: HttpRequest, merchant: Merchant) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         window = timedelta(minutes=settings.AWDA_PORTAL_LOOKUP_WINDOW_MINUTES)
         by_ip = ratelimit.hit(
-            f"lookup-ip:{client_ip(request)}",
+            f"lookup-ip:{ratelimit.client_ip(request)}",
             limit=settings.AWDA_PORTAL_LOOKUPS_PER_IP,
             window=window,
         )
