@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "awda.returns",
     "awda.warehouse",
     "awda.support",
+    "awda.analytics",
     "awda.api",
     "awda.notifications",
     "awda.portal",

@@ -12,6 +12,7 @@ from datetime import timedelta
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
+from awda.analytics import services as analytics
 from awda.core import clock, outbox, ratelimit
 from awda.core.errors import DomainError
 from awda.core.models import Event
@@ -470,3 +471,10 @@ def sweep_gateway_webhooks() -> None:
 def poll_tracking() -> None:
     """Ask carriers without webhooks where open parcels are (each at most hourly)."""
     shipping.poll_tracking()
+
+
+@db_periodic_task(crontab(minute="41"))
+def refresh_analytics() -> None:
+    """Rebuild every merchant's analytics rollups for the last days (late refunds, cancelled
+    returns) and alert on products newly returned too often (``ProductFlagged``)."""
+    analytics.refresh_recent_rollups()

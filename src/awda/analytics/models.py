@@ -1,0 +1,175 @@
+"""Analytics read models: rollups rebuilt from the source rows, flags, imported returns.
+
+The rollups are derived data: ``services.refresh_rollups`` deletes the affected days (and
+their months) and rebuilds them with one ``INSERT … SELECT … GROUP BY`` each, so they never
+drift from the orders and returns they summarise. They carry plain ids, not foreign keys (0
+for "none": a product without a category, a line without a variant), so a rollup never
+blocks deleting a product and ``GROUP BY`` keys are never NULL.
+
+Each rollup holds two grains in one table: ``d`` rows per day and ``m`` rows per calendar
+month (``day`` is the month's first day). A period is read from the months it covers whole
+plus the days at its edges, so a year is ~12 rows per key instead of ~365.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from awda.catalog.models import Product, Variant
+from awda.merchants.models import MerchantOwned
+from awda.orders.models import Customer
+
+
+class Grain(models.TextChoices):
+    DAY = "d", _("Day")
+    MONTH = "m", _("Month")
+
+
+class SalesRollup(MerchantOwned):
+    """Units and value sold and returned per variant, per day or month (merchant's time zone).
+
+    Sold: sale order lines by the order's ``placed_at``. Returned: return items of returns
+    not rejected, cancelled or expired, by the return's ``requested_at``, plus imported
+    returns without a sale line (``UnlinkedReturnLine``).
+    """
+
+    grain = models.CharField(max_length=1, choices=Grain.choices)
+    day = models.DateField()
+    currency = models.CharField(max_length=3)
+    product_id = models.BigIntegerField()
+    variant_id = models.BigIntegerField()
+    category_id = models.BigIntegerField()
+    supplier_id = models.BigIntegerField()
+    sold_units = models.BigIntegerField()
+    sold_minor = models.BigIntegerField()
+    returned_units = models.BigIntegerField()
+    returned_minor = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["merchant", "grain", "day"], name="sales_rollup_day_idx")]
+
+
+class ReasonRollup(MerchantOwned):
+    """Returned items, units and value per product and reason, per day or month."""
+
+    grain = models.CharField(max_length=1, choices=Grain.choices)
+    day = models.DateField()
+    currency = models.CharField(max_length=3)
+    product_id = models.BigIntegerField()
+    category_id = models.BigIntegerField()
+    supplier_id = models.BigIntegerField()
+    reason_code = models.CharField(max_length=60)
+    items = models.BigIntegerField()
+    units = models.BigIntegerField()
+    value_minor = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["merchant", "grain", "day"], name="reason_rollup_day_idx")]
+
+
+class ResolutionRollup(MerchantOwned):
+    """Returned items per resolution (refund, store credit, exchange), per day or month:
+    the goods' value and the refund the quote promised."""
+
+    grain = models.CharField(max_length=1, choices=Grain.choices)
+    day = models.DateField()
+    currency = models.CharField(max_length=3)
+    resolution = models.CharField(max_length=20)
+    items = models.BigIntegerField()
+    units = models.BigIntegerField()
+    value_minor = models.BigIntegerField()
+    refund_minor = models.BigIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["merchant", "grain", "day"], name="resolution_rollup_day_idx")
+        ]
+
+
+class ReturnFact(MerchantOwned):
+    """One row per return (not rejected, cancelled or expired): when it was asked, when the
+    money reached the shopper, the parcel's trip, and the quote's bonus and fees."""
+
+    return_id = models.BigIntegerField()
+    day = models.DateField()
+    currency = models.CharField(max_length=3)
+    customer_id = models.BigIntegerField()
+    method = models.CharField(max_length=20)
+    carrier = models.CharField(max_length=40)  # the inbound parcel's carrier, "" without one
+    requested_at = models.DateTimeField()
+    # The first confirmed card refund, paid bank transfer or store-credit grant of the return.
+    refunded_at = models.DateTimeField(null=True)
+    first_scan_at = models.DateTimeField(null=True)
+    delivered_at = models.DateTimeField(null=True)
+    bonus_minor = models.BigIntegerField()
+    restocking_fee_minor = models.BigIntegerField()
+    shipping_fee_minor = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["return_id"], name="return_fact_once_per_return")
+        ]
+        indexes = [models.Index(fields=["merchant", "day"], name="return_fact_day_idx")]
+
+
+class UnlinkedReturnLine(MerchantOwned):
+    """A returned line from an imported history whose sale Awda doesn't have (a credit note
+    for a purchase before the export began, or by a guest). It counts as returned in the
+    analytics; it is not a ``Return``: there is no order line to give units back to."""
+
+    source_key = models.CharField(max_length=80)  # e.g. "uci:C536379:3", once per merchant
+    document = models.CharField(max_length=40)  # the credit note's number
+    returned_at = models.DateTimeField()
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    variant = models.ForeignKey(
+        Variant, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sku = models.CharField(max_length=80)
+    quantity = models.PositiveIntegerField()
+    value_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    reason_code = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "source_key"], name="unlinked_return_once_per_key"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1), name="unlinked_return_quantity_positive"
+            ),
+        ]
+        indexes = [models.Index(fields=["merchant", "returned_at"], name="unlinked_return_day_idx")]
+
+
+class ProductFlag(MerchantOwned):
+    """A product found returned too often (``selectors.flagged_products``): open until a
+    refresh no longer finds it, then closed; at most one open flag per product, so the alert
+    (``ProductFlagged``) goes out once per crossing."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    flagged_at = models.DateTimeField()
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    period_start = models.DateField()
+    period_end = models.DateField()
+    sold_units = models.BigIntegerField()
+    returned_units = models.BigIntegerField()
+    return_rate = models.FloatField()
+    lower_bound = models.FloatField()
+    category_rate = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product"],
+                condition=Q(cleared_at__isnull=True),
+                name="one_open_flag_per_product",
+            )
+        ]

@@ -1,0 +1,469 @@
+"""Keeping the analytics read models current: rollups, flags and their alert.
+
+``refresh_rollups`` is set-based: per rollup one ``DELETE`` of the affected days (and the
+months they fall in) and one ``INSERT … SELECT … GROUP BY`` over the source rows, the same
+SQL on SQLite and PostgreSQL (the SELECTs are Django querysets compiled to SQL, so the time
+zone arithmetic is each engine's own). It runs in one transaction under a lock on the
+merchant's row, so two refreshes of one merchant queue instead of interleaving.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import connection, transaction
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    ExpressionWrapper,
+    F,
+    Max,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce, TruncDate, TruncMonth
+
+from awda.analytics.models import (
+    Grain,
+    ProductFlag,
+    ReasonRollup,
+    ResolutionRollup,
+    ReturnFact,
+    SalesRollup,
+    UnlinkedReturnLine,
+)
+from awda.analytics.rules import FlagThresholds
+from awda.core import clock, outbox
+from awda.merchants.models import Merchant
+from awda.orders.models import OrderKind, OrderLine
+from awda.returns.models import Return, ReturnItem, ReturnStatus
+from awda.shipping.models import Shipment, ShipmentDirection, ShipmentStatus
+
+# Returns that never happened for the analytics: refused, withdrawn or never sent.
+NOT_RETURNED = (ReturnStatus.REJECTED, ReturnStatus.CANCELLED, ReturnStatus.EXPIRED)
+# How far back the periodic refresh recomputes: late events (a refund confirmed days later,
+# a return cancelled) change recent days only.
+PERIODIC_DAYS = 3
+# The window flags are judged on, ending with the latest day that has sales.
+FLAG_WINDOW_DAYS = 90
+
+_BIG = BigIntegerField()
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    since: date
+    sales_rows: int
+    reason_rows: int
+    resolution_rows: int
+    facts: int
+    flagged: Sequence[int]  # products newly flagged (the alert went out for each)
+    cleared: Sequence[int]
+
+
+def refresh_rollups(
+    *, merchant: Merchant, since: date | None = None, thresholds: FlagThresholds | None = None
+) -> RefreshResult:
+    """Rebuild the rollups from ``since`` (the merchant's calendar day; default: all of
+    history) to today, then update the product flags (and alert on new ones)."""
+    tz = ZoneInfo(merchant.timezone)
+    if since is None:
+        since = _first_day(merchant, tz)
+    month_start = since.replace(day=1)
+    start_dt = datetime.combine(since, time.min, tzinfo=tz)
+    with transaction.atomic():
+        Merchant.objects.select_for_update().filter(pk=merchant.pk).first()
+        for model in (SalesRollup, ReasonRollup, ResolutionRollup):
+            model.objects.filter(merchant=merchant, grain=Grain.DAY, day__gte=since).delete()
+            model.objects.filter(
+                merchant=merchant, grain=Grain.MONTH, day__gte=month_start
+            ).delete()
+        ReturnFact.objects.filter(merchant=merchant, day__gte=since).delete()
+
+        items = _return_items(merchant, start_dt, tz)
+        unlinked = _unlinked(merchant, start_dt, tz)
+        sales_rows = _insert_union(
+            SalesRollup,
+            merchant,
+            keys=["day", "currency", "product_id", "variant_id", "category_id", "supplier_id"],
+            sums=["sold_units", "sold_minor", "returned_units", "returned_minor"],
+            parts=[
+                (_sold(merchant, start_dt, tz), ["sold_units", "sold_minor"]),
+                (items, ["returned_units", "returned_minor"]),
+                (unlinked, ["returned_units", "returned_minor"]),
+            ],
+        )
+        reason_rows = _insert_union(
+            ReasonRollup,
+            merchant,
+            keys=["day", "currency", "product_id", "category_id", "supplier_id", "reason_code"],
+            sums=["items", "units", "value_minor"],
+            parts=[
+                (items, ["items", "units", "value_minor"]),
+                (unlinked, ["items", "units", "value_minor"]),
+            ],
+        )
+        resolution_rows = _insert_union(
+            ResolutionRollup,
+            merchant,
+            keys=["day", "currency", "resolution"],
+            sums=["items", "units", "value_minor", "refund_minor"],
+            parts=[
+                (items, ["items", "units", "value_minor", "refund_minor"]),
+                (unlinked, ["items", "units", "value_minor", "refund_minor"]),
+            ],
+        )
+        for model, keys, sums in (
+            (
+                SalesRollup,
+                ["currency", "product_id", "variant_id", "category_id", "supplier_id"],
+                ["sold_units", "sold_minor", "returned_units", "returned_minor"],
+            ),
+            (
+                ReasonRollup,
+                ["currency", "product_id", "category_id", "supplier_id", "reason_code"],
+                ["items", "units", "value_minor"],
+            ),
+            (
+                ResolutionRollup,
+                ["currency", "resolution"],
+                ["items", "units", "value_minor", "refund_minor"],
+            ),
+        ):
+            _insert_months(model, merchant, month_start, keys, sums)
+        facts = _insert_facts(merchant, start_dt, tz)
+        flagged, cleared = update_product_flags(merchant=merchant, thresholds=thresholds)
+    return RefreshResult(
+        since=since,
+        sales_rows=sales_rows,
+        reason_rows=reason_rows,
+        resolution_rows=resolution_rows,
+        facts=facts,
+        flagged=flagged,
+        cleared=cleared,
+    )
+
+
+def refresh_recent_rollups(*, days: int = PERIODIC_DAYS) -> int:
+    """The periodic job: every merchant's last ``days`` days; returns merchants refreshed."""
+    count = 0
+    for merchant in Merchant.objects.order_by("pk"):
+        today = clock.now().astimezone(ZoneInfo(merchant.timezone)).date()
+        refresh_rollups(merchant=merchant, since=today - timedelta(days=days))
+        count += 1
+    return count
+
+
+def update_product_flags(
+    *, merchant: Merchant, thresholds: FlagThresholds | None = None, end: date | None = None
+) -> tuple[list[int], list[int]]:
+    """Open a flag (and send ``ProductFlagged``, once) for each product now returned too
+    often, close those no longer so. Judged over ``FLAG_WINDOW_DAYS`` ending ``end`` (default:
+    the latest day with sales, so a store whose history stopped is judged on its last
+    months rather than on an empty window)."""
+    from awda.analytics.selectors import flagged_products  # selectors read the rollups
+
+    if end is None:
+        latest = SalesRollup.objects.filter(
+            merchant=merchant, grain=Grain.DAY, sold_units__gt=0
+        ).aggregate(latest=Max("day"))["latest"]
+        if latest is None:
+            return [], []
+        end = latest
+    start = end - timedelta(days=FLAG_WINDOW_DAYS - 1)
+    now = clock.now()
+    with transaction.atomic():
+        found = {
+            row.product_id: row
+            for row in flagged_products(
+                merchant=merchant, start=start, end=end, thresholds=thresholds
+            )
+        }
+        open_flags = {
+            flag.product_id: flag
+            for flag in ProductFlag.objects.select_for_update()
+            .filter(merchant=merchant, cleared_at__isnull=True)
+            .order_by("pk")
+        }
+        cleared = sorted(set(open_flags) - set(found))
+        if cleared:
+            ProductFlag.objects.filter(
+                merchant=merchant, cleared_at__isnull=True, product_id__in=cleared
+            ).update(cleared_at=now)
+        flagged = sorted(set(found) - set(open_flags))
+        for product_id in flagged:
+            row = found[product_id]
+            flag = ProductFlag.objects.create(
+                merchant=merchant,
+                product_id=product_id,
+                flagged_at=now,
+                period_start=start,
+                period_end=end,
+                sold_units=row.sold_units,
+                returned_units=row.returned_units,
+                return_rate=row.return_rate,
+                lower_bound=row.lower_bound,
+                category_rate=row.category_rate,
+            )
+            outbox.record_event(
+                "ProductFlagged",
+                {
+                    "flag_id": flag.pk,
+                    "product_id": product_id,
+                    "external_id": row.external_id,
+                    "title": row.title,
+                    "sold_units": row.sold_units,
+                    "returned_units": row.returned_units,
+                    "return_rate": round(row.return_rate, 4),
+                    "lower_bound": round(row.lower_bound, 4),
+                    "category_rate": round(row.category_rate, 4),
+                    "period_start": start.isoformat(),
+                    "period_end": end.isoformat(),
+                },
+                merchant_id=merchant.pk,
+                aggregate_type="product",
+                aggregate_id=product_id,
+            )
+    return flagged, cleared
+
+
+# -- the source queries (each compiled to SQL, never fetched row by row) -----------------------
+
+
+def _sold(merchant: Merchant, start: datetime, tz: ZoneInfo) -> QuerySet[Any]:
+    return (
+        OrderLine.objects.filter(
+            merchant=merchant, order__kind=OrderKind.SALE, order__placed_at__gte=start
+        )
+        .values(
+            k_day=TruncDate("order__placed_at", tzinfo=tz),
+            k_currency=F("order__currency"),
+            k_product_id=Coalesce("product_id", 0, output_field=_BIG),
+            k_variant_id=Coalesce("variant_id", 0, output_field=_BIG),
+            k_category_id=Coalesce("product__category_id", 0, output_field=_BIG),
+            k_supplier_id=Coalesce("product__supplier_id", 0, output_field=_BIG),
+        )
+        .annotate(
+            s_sold_units=Sum("quantity"),
+            s_sold_minor=Sum("paid_minor"),
+        )
+        .order_by()
+    )
+
+
+def _return_items(merchant: Merchant, start: datetime, tz: ZoneInfo) -> QuerySet[Any]:
+    # The goods' value: the returned units' share of what the line paid (rounded down to the
+    # minor unit per item; a report figure, not money moved).
+    value = ExpressionWrapper(
+        F("order_line__paid_minor") * F("quantity") / F("order_line__quantity"),
+        output_field=_BIG,
+    )
+    return (
+        ReturnItem.objects.filter(merchant=merchant, return_request__requested_at__gte=start)
+        .exclude(return_request__status__in=NOT_RETURNED)
+        .values(
+            k_day=TruncDate("return_request__requested_at", tzinfo=tz),
+            k_currency=F("return_request__currency"),
+            k_product_id=Coalesce("order_line__product_id", 0, output_field=_BIG),
+            k_variant_id=Coalesce("order_line__variant_id", 0, output_field=_BIG),
+            k_category_id=Coalesce("order_line__product__category_id", 0, output_field=_BIG),
+            k_supplier_id=Coalesce("order_line__product__supplier_id", 0, output_field=_BIG),
+            k_reason_code=F("reason_code"),
+            k_resolution=F("resolution"),
+        )
+        .annotate(
+            s_returned_units=Sum("quantity"),
+            s_returned_minor=Sum(value),
+            s_items=Count("id"),
+            s_units=Sum("quantity"),
+            s_value_minor=Sum(value),
+            s_refund_minor=Sum("refund_minor"),
+        )
+        .order_by()
+    )
+
+
+def _unlinked(merchant: Merchant, start: datetime, tz: ZoneInfo) -> QuerySet[Any]:
+    return (
+        UnlinkedReturnLine.objects.filter(merchant=merchant, returned_at__gte=start)
+        .values(
+            k_day=TruncDate("returned_at", tzinfo=tz),
+            k_currency=F("currency"),
+            k_product_id=Coalesce("product_id", 0, output_field=_BIG),
+            k_variant_id=Coalesce("variant_id", 0, output_field=_BIG),
+            k_category_id=Coalesce("product__category_id", 0, output_field=_BIG),
+            k_supplier_id=Coalesce("product__supplier_id", 0, output_field=_BIG),
+            k_reason_code=F("reason_code"),
+            k_resolution=Value("refund"),  # a credit note gives the money back
+        )
+        .annotate(
+            s_returned_units=Sum("quantity"),
+            s_returned_minor=Sum("value_minor"),
+            s_items=Count("id"),
+            s_units=Sum("quantity"),
+            s_value_minor=Sum("value_minor"),
+            s_refund_minor=Sum("value_minor"),
+        )
+        .order_by()
+    )
+
+
+def _insert_union(
+    model: type[Any],
+    merchant: Merchant,
+    *,
+    keys: list[str],
+    sums: list[str],
+    parts: list[tuple[QuerySet[Any], list[str]]],
+) -> int:
+    """``INSERT INTO model SELECT keys, SUM(…) FROM (part UNION ALL part …) GROUP BY keys``;
+    each part gives some of the sums (the others are 0). Returns the rows inserted."""
+    selects: list[str] = []
+    params: list[Any] = []
+    for queryset, gives in parts:
+        sql, part_params = queryset.query.sql_with_params()
+        # Every part names its columns: a compound SELECT takes its names from the first.
+        columns = [f"p.k_{key} AS {key}" for key in keys] + [
+            f"{'p.s_' + name if name in gives else '0'} AS {name}" for name in sums
+        ]
+        selects.append(f"SELECT {', '.join(columns)} FROM ({sql}) p")  # noqa: S608 (table and column names only)
+        params.extend(part_params)
+    table = model._meta.db_table
+    key_list = ", ".join(f"u.{k}" for k in keys)
+    sql = (
+        f"INSERT INTO {table} (merchant_id, grain, {', '.join(keys + sums)}) "  # noqa: S608 (table and column names only)
+        f"SELECT %s, %s, {key_list}, {', '.join(f'SUM(u.{s})' for s in sums)} "
+        f"FROM ({' UNION ALL '.join(selects)}) u GROUP BY {key_list}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [merchant.pk, Grain.DAY, *params])
+        return int(cursor.rowcount)
+
+
+def _insert_months(
+    model: type[Any], merchant: Merchant, month_start: date, keys: list[str], sums: list[str]
+) -> int:
+    """The month rows again from the day rows of the months touched."""
+    queryset = (
+        model.objects.filter(merchant=merchant, grain=Grain.DAY, day__gte=month_start)
+        .values(m_day=TruncMonth("day"), **{f"m_{k}": F(k) for k in keys})
+        .annotate(**{f"m_s_{s}": Sum(s) for s in sums})
+        .order_by()
+    )
+    sql, params = queryset.query.sql_with_params()
+    columns = ["p.m_day", *(f"p.m_{k}" for k in keys), *(f"p.m_s_{s}" for s in sums)]
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (merchant_id, grain, day, {', '.join(keys + sums)}) "  # noqa: S608 (table and column names only)
+            f"SELECT %s, %s, {', '.join(columns)} FROM ({sql}) p",
+            [merchant.pk, Grain.MONTH, *params],
+        )
+        return int(cursor.rowcount)
+
+
+def _insert_facts(merchant: Merchant, start: datetime, tz: ZoneInfo) -> int:
+    # The first moment money reached the shopper: a confirmed card refund, a paid transfer or
+    # a store-credit grant under the return's number. Grouped once and hash-joined (the
+    # money tables have no index on the reference, and need none for this).
+    money = (
+        "SELECT reference, MIN(t) AS t FROM ("
+        " SELECT reference, settled_at AS t FROM payments_refund"
+        " WHERE merchant_id = %s AND status = 'succeeded' AND settled_at >= %s"
+        " UNION ALL SELECT reference, paid_at FROM payments_bankpayout"
+        " WHERE merchant_id = %s AND paid_at >= %s"
+        " UNION ALL SELECT reference, created_at FROM wallet_ledgertransaction"
+        " WHERE merchant_id = %s AND kind = 'grant' AND created_at >= %s"
+        ") x GROUP BY reference"
+    )
+    parcels = Shipment.objects.filter(
+        return_request=OuterRef("pk"), direction=ShipmentDirection.INBOUND
+    ).exclude(status=ShipmentStatus.CANCELLED)
+    quote_int = {
+        key: Coalesce(Cast(F(f"quote__{key}"), _BIG), 0, output_field=_BIG)
+        for key in ("store_credit_bonus", "shipping_fee")
+    }
+    queryset = (
+        Return.objects.filter(merchant=merchant, requested_at__gte=start)
+        .exclude(status__in=NOT_RETURNED)
+        .values(
+            f_return_id=F("id"),
+            f_day=TruncDate("requested_at", tzinfo=tz),
+            f_currency=F("currency"),
+            f_customer_id=F("customer_id"),
+            f_method=F("method"),
+            f_carrier=Coalesce(Subquery(parcels.values("carrier")[:1]), Value("")),
+            f_requested_at=F("requested_at"),
+            f_number=F("number"),
+            f_first_scan_at=Subquery(parcels.values("first_scan_at")[:1]),
+            f_delivered_at=Subquery(parcels.values("delivered_at")[:1]),
+            f_bonus_minor=quote_int["store_credit_bonus"],
+            f_shipping_fee_minor=quote_int["shipping_fee"],
+        )
+        .order_by()
+    )
+    sql, params = queryset.query.sql_with_params()
+    columns = [
+        "return_id",
+        "day",
+        "currency",
+        "customer_id",
+        "method",
+        "carrier",
+        "requested_at",
+        "first_scan_at",
+        "delivered_at",
+        "bonus_minor",
+        "shipping_fee_minor",
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {ReturnFact._meta.db_table} (merchant_id, {', '.join(columns)}, "  # noqa: S608 (table and column names only)
+            f"refunded_at, restocking_fee_minor) "
+            f"SELECT %s, {', '.join('p.f_' + c for c in columns)}, m.t, 0 "
+            f"FROM ({sql}) p LEFT JOIN ({money}) m ON m.reference = p.f_number",
+            [merchant.pk, *params, merchant.pk, start, merchant.pk, start, merchant.pk, start],
+        )
+        inserted = int(cursor.rowcount)
+    _fill_restocking_fees(merchant, start)
+    return inserted
+
+
+def _fill_restocking_fees(merchant: Merchant, start: datetime) -> None:
+    # Restocking fees sit per item inside the stored quote (a JSON list): summed in Python,
+    # only for the returns that charged one.
+    facts = ReturnFact.objects.filter(merchant=merchant, requested_at__gte=start)
+    fees: dict[int, int] = {}
+    for return_id, quote in (
+        Return.objects.filter(pk__in=facts.values("return_id"))
+        .values_list("id", "quote")
+        .iterator()
+    ):
+        total = sum(int(item.get("restocking_fee") or 0) for item in (quote or {}).get("items", []))
+        if total:
+            fees[return_id] = total
+    for return_id, total in fees.items():
+        facts.filter(return_id=return_id).update(restocking_fee_minor=total)
+
+
+def _first_day(merchant: Merchant, tz: ZoneInfo) -> date:
+    from django.db.models import Min
+
+    from awda.orders.models import Order
+
+    first = [
+        Order.objects.filter(merchant=merchant).aggregate(v=Min("placed_at"))["v"],
+        Return.objects.filter(merchant=merchant).aggregate(v=Min("requested_at"))["v"],
+        UnlinkedReturnLine.objects.filter(merchant=merchant).aggregate(v=Min("returned_at"))["v"],
+    ]
+    known = [v for v in first if v is not None]
+    if not known:
+        return clock.now().astimezone(tz).date()
+    return min(known).astimezone(tz).date()
