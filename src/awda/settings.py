@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "awda.warehouse",
     "awda.support",
     "awda.analytics",
+    "awda.webhooks",
     "awda.api",
     "awda.notifications",
     "awda.portal",
@@ -222,6 +223,11 @@ AWDA_OUTBOX_ENQUEUE = "awda.tasks.enqueue_event"
 AWDA_CARRIER_WEBHOOK_ENQUEUE = "awda.tasks.enqueue_carrier_webhook"
 # Stored payment gateway webhooks (a paid payment link) likewise.
 AWDA_GATEWAY_WEBHOOK_ENQUEUE = "awda.tasks.enqueue_gateway_webhook"
+# New outbound webhook deliveries (merchants' endpoints) are handed to this callable.
+AWDA_WEBHOOK_DELIVERY_ENQUEUE = "awda.tasks.enqueue_webhook_deliveries"
+# Outbound webhooks to http://localhost / 127.0.0.1 (development only; never in production,
+# where every endpoint must be https and resolve to public addresses).
+AWDA_WEBHOOKS_ALLOW_LOCAL = _env_bool("AWDA_WEBHOOKS_ALLOW_LOCAL", DEBUG)
 
 # -- auth ----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

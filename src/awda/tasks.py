@@ -28,6 +28,8 @@ from awda.returns import services as returns_services
 from awda.shipping import services as shipping
 from awda.wallet import services as wallet
 from awda.warehouse import services as warehouse
+from awda.webhooks import rules as webhook_rules
+from awda.webhooks import services as webhooks
 
 
 def count_return_in_customer_history(event: Event) -> None:
@@ -310,6 +312,21 @@ def email_exchange_issued(event: Event) -> None:
     )
 
 
+def queue_webhooks(event: Event) -> None:
+    """A delivery per subscription wanting the event's public name (once per event: the
+    database refuses a second); posting happens in jobs after commit."""
+    webhooks.record_deliveries(event=event)
+
+
+@outbox.outside_transaction
+def email_webhook_disabled(event: Event) -> None:
+    """Tell the store's owners that a webhook kept failing and was switched off."""
+    webhooks.email_owners_disabled(
+        subscription_id=int(event.payload["subscription_id"]),
+        failures=int(event.payload.get("failures", 0)),
+    )
+
+
 HANDLERS: Mapping[str, Sequence[Callable[[Event], None]]] = {
     "ReturnRequested": [count_return_in_customer_history, email_return_confirmation],
     "ReturnApproved": [issue_label, start_money, ship_instant_exchange],
@@ -342,7 +359,15 @@ HANDLERS: Mapping[str, Sequence[Callable[[Event], None]]] = {
     "ExchangeNeedsReview": [note_exchange_step],
     # ReplacementOrderCreated / Released / Cancelled and StockMoved (every stock ledger move,
     # with the new level): the store connectors' issue subscribes.
-    # Later issues subscribe here: webhooks, payments (notifications.send_resolution_issued).
+    # Later issues subscribe here: payments (notifications.send_resolution_issued).
+    "WebhookSubscriptionDisabled": [email_webhook_disabled],
+}
+
+# Outbound webhooks: every internal event with a public name (webhooks.rules.EVENT_TYPES)
+# also queues its deliveries.
+HANDLERS = {
+    **HANDLERS,
+    **{name: [*HANDLERS.get(name, ()), queue_webhooks] for name in webhook_rules.PUBLIC_NAME_FOR},
 }
 
 
@@ -465,6 +490,27 @@ def sweep_gateway_webhooks() -> None:
     """Process stored gateway webhooks whose job was lost between commit and enqueue."""
     for webhook_id in payments.pending_gateway_webhook_ids(older_than_seconds=60):
         process_gateway_webhook(webhook_id)
+
+
+@db_task(retries=2, retry_delay=30)
+def deliver_webhooks(delivery_ids: list[int]) -> None:
+    """First attempts of new deliveries; a failure is scheduled by the delivery itself (its
+    ``next_attempt_at``), so the job never needs a retry of its own for it."""
+    for delivery_id in delivery_ids:
+        webhooks.attempt_delivery(delivery_id=delivery_id)
+
+
+def enqueue_webhook_deliveries(delivery_ids: Sequence[int]) -> None:
+    """Hand new deliveries to the queue after commit (the webhooks service calls this)."""
+    deliver_webhooks(list(delivery_ids))
+
+
+@db_periodic_task(crontab(minute="*"))
+def sweep_webhook_deliveries() -> None:
+    """Send every delivery whose retry is due (or whose first job was lost): the schedule
+    lives in the rows, so it survives restarts and a lost job store."""
+    for delivery_id in webhooks.due_delivery_ids():
+        deliver_webhooks([delivery_id])
 
 
 @db_periodic_task(crontab(minute="*/15"))
