@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "awda.returns",
     "awda.warehouse",
     "awda.support",
+    "awda.integrations",
     "awda.analytics",
     "awda.webhooks",
     "awda.api",
@@ -223,6 +224,8 @@ AWDA_OUTBOX_ENQUEUE = "awda.tasks.enqueue_event"
 AWDA_CARRIER_WEBHOOK_ENQUEUE = "awda.tasks.enqueue_carrier_webhook"
 # Stored payment gateway webhooks (a paid payment link) likewise.
 AWDA_GATEWAY_WEBHOOK_ENQUEUE = "awda.tasks.enqueue_gateway_webhook"
+# Stored store (Shopify, WooCommerce, Zid) webhooks likewise.
+AWDA_STORE_WEBHOOK_ENQUEUE = "awda.tasks.enqueue_store_webhook"
 # New outbound webhook deliveries (merchants' endpoints) are handed to this callable.
 AWDA_WEBHOOK_DELIVERY_ENQUEUE = "awda.tasks.enqueue_webhook_deliveries"
 # Outbound webhooks to http://localhost / 127.0.0.1 (development only; never in production,

@@ -18,6 +18,7 @@ from awda.core.errors import DomainError
 from awda.core.models import Event
 from awda.exchanges import selectors as exchange_selectors
 from awda.exchanges import services as exchanges
+from awda.integrations import services as stores
 from awda.merchants.models import Merchant
 from awda.notifications import services as notifications
 from awda.orders.models import Customer
@@ -327,12 +328,49 @@ def email_webhook_disabled(event: Event) -> None:
     )
 
 
+@outbox.outside_transaction
+def push_refund_to_store(event: Event) -> None:
+    """A refund Awda paid on a store's order is recorded in the store (items, amount)."""
+    stores.push_refund(refund_id=int(event.payload["refund_id"]))
+
+
+@outbox.outside_transaction
+def push_restock_to_store(event: Event) -> None:
+    """Units the warehouse restocked go back into the store's stock (restocks only)."""
+    p = event.payload
+    stores.push_restock(
+        merchant_id=int(event.merchant_id or 0),
+        move_id=int(p["move_id"]),
+        sku=str(p.get("sku", "")),
+        quantity=int(p.get("quantity", 0)),
+        reason=str(p.get("reason", "")),
+    )
+
+
+@outbox.outside_transaction
+def tag_order_in_store(event: Event) -> None:
+    """The store's order is tagged with the return (staff there see it at once)."""
+    stores.note_return_in_store(return_id=int(event.payload["return_id"]))
+
+
+@outbox.outside_transaction
+def backfill_store_orders(event: Event) -> None:
+    """Page through the store's orders of the last days and import each (idempotent)."""
+    stores.backfill(
+        connection_id=int(event.payload["connection_id"]), days=int(event.payload["days"])
+    )
+
+
 HANDLERS: Mapping[str, Sequence[Callable[[Event], None]]] = {
-    "ReturnRequested": [count_return_in_customer_history, email_return_confirmation],
+    "ReturnRequested": [
+        count_return_in_customer_history,
+        email_return_confirmation,
+        tag_order_in_store,
+    ],
     "ReturnApproved": [issue_label, start_money, ship_instant_exchange],
     "OrderLinkRequested": [email_order_link],
     "RefundRequested": [send_refunds],
-    "RefundIssued": [note_refund_issued, email_refund_issued],
+    "RefundIssued": [note_refund_issued, email_refund_issued, push_refund_to_store],
     "RefundNeedsReview": [hold_refused_refund],
     "GoodwillGranted": [email_goodwill],
     "BankTransferPaid": [note_transfer_paid, email_transfer_paid],
@@ -357,8 +395,10 @@ HANDLERS: Mapping[str, Sequence[Callable[[Event], None]]] = {
     "ExchangeDifferencePaid": [note_exchange_step, email_exchange_issued],
     "ExchangeCharged": [note_exchange_step],
     "ExchangeNeedsReview": [note_exchange_step],
-    # ReplacementOrderCreated / Released / Cancelled and StockMoved (every stock ledger move,
-    # with the new level): the store connectors' issue subscribes.
+    # Store connectors (integrations): restocks back to the store, backfills. Not yet:
+    # ReplacementOrderCreated (the exchange's order in the store), store credit as gift cards.
+    "StockMoved": [push_restock_to_store],
+    "StoreBackfillRequested": [backfill_store_orders],
     # Later issues subscribe here: payments (notifications.send_resolution_issued).
     "WebhookSubscriptionDisabled": [email_webhook_disabled],
 }
@@ -524,3 +564,20 @@ def refresh_analytics() -> None:
     """Rebuild every merchant's analytics rollups for the last days (late refunds, cancelled
     returns) and alert on products newly returned too often (``ProductFlagged``)."""
     analytics.refresh_recent_rollups()
+
+
+@db_task(retries=8, retry_delay=15)
+def process_store_webhook(webhook_id: int) -> None:
+    stores.process_store_webhook(webhook_id=webhook_id)
+
+
+def enqueue_store_webhook(webhook_id: int) -> None:
+    """Hand a stored store webhook to the queue (the integrations service calls this)."""
+    process_store_webhook(webhook_id)
+
+
+@db_periodic_task(crontab(minute="*"))
+def sweep_store_webhooks() -> None:
+    """Process stored store webhooks whose job was lost between commit and enqueue."""
+    for webhook_id in stores.pending_webhook_ids(older_than_seconds=60):
+        process_store_webhook(webhook_id)

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from awda.api.app import api
-from awda.api.hooks import carrier_webhook, payment_webhook
+from awda.api.hooks import carrier_webhook, payment_webhook, store_webhook
 from awda.core.views import health
 from awda.portal.policy_views import badge_js
 
@@ -15,6 +15,8 @@ urlpatterns = [
     path("hooks/carriers/<str:public_id>/", carrier_webhook, name="carrier-webhook"),
     # Payment gateways post their events (a paid payment link) here, the same way.
     path("hooks/payments/<str:public_id>/", payment_webhook, name="payment-webhook"),
+    # Stores (Shopify, WooCommerce, Zid) post their order events here, the same way.
+    path("hooks/stores/<str:public_id>/", store_webhook, name="store-webhook"),
     # The badge script is embedded in other sites' pages: one URL for every language.
     path("r/<slug:store>/badge.js", badge_js, name="portal-badge"),
 ]

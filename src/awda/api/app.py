@@ -11,7 +11,17 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from awda.api import orders, payouts, policy, returns, shipping, wallet, warehouse, webhooks
+from awda.api import (
+    integrations,
+    orders,
+    payouts,
+    policy,
+    returns,
+    shipping,
+    wallet,
+    warehouse,
+    webhooks,
+)
 from awda.api.auth import ApiKeyAuth
 from awda.api.parser import AwdaParser
 from awda.core.errors import DomainError
@@ -37,6 +47,7 @@ api.add_router("/", shipping.router)
 api.add_router("/", wallet.router)
 api.add_router("/", payouts.router)
 api.add_router("/", warehouse.router)
+api.add_router("/", integrations.router)
 api.add_router("/", webhooks.router)
 
 

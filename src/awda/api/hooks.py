@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from awda.integrations.services import receive_store_webhook
 from awda.payments.services import receive_gateway_webhook
 from awda.shipping.services import receive_carrier_webhook
 
@@ -73,6 +74,30 @@ def payment_webhook(request: HttpRequest, public_id: str) -> HttpResponse:
         return _answer(413, {"code": "too_large", "detail": "body over 256 KB"})
     receipt = receive_gateway_webhook(
         public_id=public_id, headers=_headers(request.META), body=body
+    )
+    payload = {"code": receipt.code}
+    if receipt.detail:
+        payload["detail"] = receipt.detail
+    return _answer(receipt.http_status, payload)
+
+
+@csrf_exempt  # signed by the store instead: the connector checks every delivery
+@require_POST
+def store_webhook(request: HttpRequest, public_id: str) -> HttpResponse:
+    """A store's order event (Shopify, WooCommerce, Zid): 202 stored, 200 a repeat, 401 a bad
+    signature, 400 an unreadable body, 404 an unknown connection; nothing stored unless 202."""
+    length = request.META.get("CONTENT_LENGTH", "")
+    # An order with many lines is larger than a tracking event: 1 MB.
+    if length.isdigit() and int(length) > 4 * MAX_BODY:
+        return _answer(413, {"code": "too_large", "detail": "body over 1 MB"})
+    body = request.body
+    if len(body) > 4 * MAX_BODY:
+        return _answer(413, {"code": "too_large", "detail": "body over 1 MB"})
+    receipt = receive_store_webhook(
+        public_id=public_id,
+        headers=_headers(request.META),
+        body=body,
+        query={key: request.GET.get(key, "") for key in ("token",)},
     )
     payload = {"code": receipt.code}
     if receipt.detail:

@@ -1,0 +1,223 @@
+"""The store connector interface: what every platform (Shopify, WooCommerce, Zid…) does for
+Awda, and the plain data that crosses it.
+
+Connectors are plain classes built from a connection's decrypted settings; they import
+nothing from the database, so each is tested against recorded payloads alone. All their
+HTTP goes through ``core.http.RemoteHttp`` (timeouts, retries, the store's own words on a
+failure). Mapping never raises on a quirk of the payload: it imports what is there and
+returns the quirks as ``Issue`` rows for staff.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Any, Protocol
+
+from awda.core.money import exponent
+from awda.orders.services import OrderData
+
+
+class WebhookRejected(Exception):
+    """The delivery is not signed by the store (missing or wrong signature): nothing stored."""
+
+
+class MalformedWebhook(Exception):
+    """The body can't be read (not JSON, not an order): nothing stored, a 400 with this text."""
+
+
+class StoreError(Exception):
+    """A call to the store failed: its own words, a code, and whether a retry may help."""
+
+    def __init__(self, message: str, *, code: str = "store_error", retryable: bool = False):
+        super().__init__(message)
+        self.code = code
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class Issue:
+    """Something in a payload that didn't add up or couldn't be imported as sent."""
+
+    code: str  # total_mismatch, fractional_quantity, refund_exceeds_captured, …
+    field: str = ""
+    expected: str = ""
+    actual: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class VariantRef:
+    """Where a SKU lives in the store, for pushing stock back."""
+
+    sku: str
+    product_ref: str
+    variant_ref: str = ""
+
+
+@dataclass(frozen=True)
+class MappedOrder:
+    """A store order as Awda stores it (``data`` None when nothing could be imported)."""
+
+    external_id: str
+    data: OrderData | None
+    issues: tuple[Issue, ...] = ()
+    variants: tuple[VariantRef, ...] = ()
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A verified webhook delivery: the store's event id, its topic and the parsed body."""
+
+    event_id: str
+    topic: str
+    payload: Any
+
+
+@dataclass(frozen=True)
+class RefundLine:
+    line_ref: str  # the store's line item id
+    quantity: int
+    amount_minor: int
+
+
+@dataclass(frozen=True)
+class RefundPush:
+    """Record in the store a refund Awda already paid (no money moves through the store)."""
+
+    key: str  # Awda's idempotency key, written into the refund's note to find it again
+    order_ref: str  # the store's order id
+    return_number: str
+    currency: str
+    amount_minor: int
+    lines: Sequence[RefundLine] = ()
+    shipping_address: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RestockPush:
+    key: str
+    sku: str
+    product_ref: str
+    variant_ref: str
+    quantity: int  # units back on the shelf (> 0)
+
+
+@dataclass(frozen=True)
+class NotePush:
+    key: str
+    order_ref: str
+    note: str
+    tags: Sequence[str] = ()
+
+
+class Connector(Protocol):
+    """One store platform. Methods that call the store raise ``StoreError``."""
+
+    platform: str
+
+    def verify_webhook(
+        self, *, headers: Mapping[str, str], body: bytes, query: Mapping[str, str]
+    ) -> Delivery:
+        """Check the signature (``WebhookRejected``), then read the body
+        (``MalformedWebhook``); ``headers`` by lower-case name."""
+        ...
+
+    def map_order(self, payload: Any) -> MappedOrder:
+        """The store's order as ``OrderData`` with what didn't add up."""
+        ...
+
+    def fetch_orders(self, *, since: datetime) -> Iterator[Any]:
+        """Every order created since ``since``, page by page through the store's list API
+        (raw payloads, for ``map_order``); an order that can't be fetched is yielded as a
+        ``StoreError`` so the rest still come."""
+        ...
+
+    def find_refund(self, push: RefundPush) -> str | None:
+        """The store's id of a refund recorded earlier under ``push.key``, if any."""
+        ...
+
+    def push_refund(self, push: RefundPush) -> str:
+        """Record the refund; returns the store's refund id."""
+        ...
+
+    def push_restock(self, push: RestockPush) -> str:
+        """Put units back into the store's stock; returns what the store calls it."""
+        ...
+
+    def push_note(self, push: NotePush) -> str:
+        """Tag or annotate the order."""
+        ...
+
+    def close(self) -> None: ...
+
+
+# -- helpers shared by the connectors -----------------------------------------------------
+
+
+def read_json(body: bytes) -> Any:
+    """The body as JSON, or ``MalformedWebhook`` saying where it stops making sense."""
+    try:
+        return json.loads(body)
+    except UnicodeDecodeError:
+        raise MalformedWebhook("the body is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise MalformedWebhook(
+            f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+
+
+def decimal_of(value: Any) -> Decimal | None:
+    """A number as the store sent it (string, int or float), exactly as written: floats go
+    through ``repr`` (10.799999999999999 stays that, to be rounded once, half-even)."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def to_minor(value: Any, currency: str) -> int:
+    """Money in minor units, rounded half-even to the currency's exponent (SAR 2, KWD 3):
+    "223.56000086523000" → 22356; an unreadable value is 0 (the caller flags it)."""
+    number = decimal_of(value)
+    if number is None:
+        return 0
+    exp = exponent(currency)
+    return int((number * (Decimal(10) ** exp)).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def format_minor(minor: int, currency: str) -> str:
+    """Minor units as the decimal string stores take ("12.30")."""
+    exp = exponent(currency)
+    return f"{Decimal(minor).scaleb(-exp):.{exp}f}"
+
+
+def parse_time(value: Any, *, naive_tz: Any = UTC) -> datetime | None:
+    """An ISO 8601 / "YYYY-MM-DD HH:MM:SS" time; one without an offset is in ``naive_tz``."""
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=naive_tz)
+
+
+def whole_quantity(value: Any) -> tuple[int, Decimal | None]:
+    """(units, the fraction as sent when it isn't whole); unreadable → (0, None)."""
+    number = decimal_of(value)
+    if number is None:
+        return 0, None
+    if number == number.to_integral_value():
+        return int(number), None
+    return 1, number
+
+
+def text(value: Any, limit: int = 200) -> str:
+    return "" if value is None else str(value).strip()[:limit]
