@@ -43,22 +43,32 @@ def _answer(status: int, payload: dict[str, str]) -> HttpResponse:
     return HttpResponse(json.dumps(payload), status=status, content_type="application/json")
 
 
-@csrf_exempt  # signed by the carrier instead: verify_webhook checks every delivery
-@require_POST
-def carrier_webhook(request: HttpRequest, public_id: str) -> HttpResponse:
+def _body(request: HttpRequest, limit: int) -> bytes | HttpResponse:
+    """The raw body, or the 413 for one over ``limit`` (told by its length when it says)."""
     length = request.META.get("CONTENT_LENGTH", "")
-    if length.isdigit() and int(length) > MAX_BODY:
-        return _answer(413, {"code": "too_large", "detail": "body over 256 KB"})
-    body = request.body
-    if len(body) > MAX_BODY:
-        return _answer(413, {"code": "too_large", "detail": "body over 256 KB"})
-    receipt = receive_carrier_webhook(
-        public_id=public_id, headers=_headers(request.META), body=body
-    )
+    if not (length.isdigit() and int(length) > limit):
+        body = request.body
+        if len(body) <= limit:
+            return body
+    return _answer(413, {"code": "too_large", "detail": f"body over {limit // 1024} KB"})
+
+
+def _receipt(receipt: Any) -> HttpResponse:
     payload = {"code": receipt.code}
     if receipt.detail:
         payload["detail"] = receipt.detail
     return _answer(receipt.http_status, payload)
+
+
+@csrf_exempt  # signed by the carrier instead: verify_webhook checks every delivery
+@require_POST
+def carrier_webhook(request: HttpRequest, public_id: str) -> HttpResponse:
+    body = _body(request, MAX_BODY)
+    if isinstance(body, HttpResponse):
+        return body
+    return _receipt(
+        receive_carrier_webhook(public_id=public_id, headers=_headers(request.META), body=body)
+    )
 
 
 @csrf_exempt  # signed by the gateway instead: verify_webhook checks every delivery
@@ -66,19 +76,12 @@ def carrier_webhook(request: HttpRequest, public_id: str) -> HttpResponse:
 def payment_webhook(request: HttpRequest, public_id: str) -> HttpResponse:
     """A payment gateway's event (a paid payment link): 202 stored, 200 a repeat, 401 a bad
     signature, 400 an unreadable body, 404 an unknown account; nothing stored unless 202."""
-    length = request.META.get("CONTENT_LENGTH", "")
-    if length.isdigit() and int(length) > MAX_BODY:
-        return _answer(413, {"code": "too_large", "detail": "body over 256 KB"})
-    body = request.body
-    if len(body) > MAX_BODY:
-        return _answer(413, {"code": "too_large", "detail": "body over 256 KB"})
-    receipt = receive_gateway_webhook(
-        public_id=public_id, headers=_headers(request.META), body=body
+    body = _body(request, MAX_BODY)
+    if isinstance(body, HttpResponse):
+        return body
+    return _receipt(
+        receive_gateway_webhook(public_id=public_id, headers=_headers(request.META), body=body)
     )
-    payload = {"code": receipt.code}
-    if receipt.detail:
-        payload["detail"] = receipt.detail
-    return _answer(receipt.http_status, payload)
 
 
 @csrf_exempt  # signed by the store instead: the connector checks every delivery
@@ -86,20 +89,15 @@ def payment_webhook(request: HttpRequest, public_id: str) -> HttpResponse:
 def store_webhook(request: HttpRequest, public_id: str) -> HttpResponse:
     """A store's order event (Shopify, WooCommerce, Zid): 202 stored, 200 a repeat, 401 a bad
     signature, 400 an unreadable body, 404 an unknown connection; nothing stored unless 202."""
-    length = request.META.get("CONTENT_LENGTH", "")
     # An order with many lines is larger than a tracking event: 1 MB.
-    if length.isdigit() and int(length) > 4 * MAX_BODY:
-        return _answer(413, {"code": "too_large", "detail": "body over 1 MB"})
-    body = request.body
-    if len(body) > 4 * MAX_BODY:
-        return _answer(413, {"code": "too_large", "detail": "body over 1 MB"})
-    receipt = receive_store_webhook(
-        public_id=public_id,
-        headers=_headers(request.META),
-        body=body,
-        query={key: request.GET.get(key, "") for key in ("token",)},
+    body = _body(request, 4 * MAX_BODY)
+    if isinstance(body, HttpResponse):
+        return body
+    return _receipt(
+        receive_store_webhook(
+            public_id=public_id,
+            headers=_headers(request.META),
+            body=body,
+            query={key: request.GET.get(key, "") for key in ("token",)},
+        )
     )
-    payload = {"code": receipt.code}
-    if receipt.detail:
-        payload["detail"] = receipt.detail
-    return _answer(receipt.http_status, payload)
