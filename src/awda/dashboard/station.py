@@ -48,10 +48,10 @@ from awda.returns.models import (
     Return,
     ReturnItem,
     ReturnPhoto,
-    ReturnReason,
     ReturnStatus,
 )
 from awda.returns.photos import STATION_PHOTOS_PER_ITEM, clean_photo
+from awda.returns.selectors import reason_labels
 from awda.warehouse import bin_label, selectors, services
 from awda.warehouse.models import UnknownParcel
 
@@ -275,9 +275,12 @@ class Row:
 
 
 def _find_return(merchant: Merchant, number: str) -> Return | None:
-    return (
+    ret = (
         Return.objects.for_merchant(merchant).filter(number=normalise_return_number(number)).first()
     )
+    if ret is not None:
+        ret.merchant = merchant  # the staff's, already loaded: no query when a row reads it
+    return ret
 
 
 def _as_if(item: ReturnItem, **state: str) -> ReturnItem:
@@ -291,11 +294,10 @@ def station_rows(ret: Return) -> list[Row]:
     lang = language()
     rows = []
     items = selectors.station_items(ret)
+    # The merchant's reasons are cached per process (an inactive one shows its code).
     reasons = {
-        code: (ar if lang == "ar" and ar else en)
-        for code, en, ar in ReturnReason.objects.for_merchant(ret.merchant_id)
-        .filter(code__in={i.reason_code for i in items})
-        .values_list("code", "label_en", "label_ar")
+        r.code: (r.label_ar if lang == "ar" and r.label_ar else r.label_en)
+        for r in reason_labels(merchant=ret.merchant)
     }
     photos: dict[int, list[ReturnPhoto]] = {}
     for photo in (
