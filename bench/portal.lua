@@ -68,14 +68,8 @@ function init(args)
   math.randomseed(os.time() + id * 7919)
 end
 
-local think_lo, think_hi = (os.getenv("BENCH_THINK_MS") or "0"):match("^(%d+)-(%d+)$")
-if think_lo then
-  think_lo, think_hi = tonumber(think_lo), tonumber(think_hi)
-  -- wrk waits this many ms before sending the connection's next request.
-  function delay()
-    return math.random(think_lo, think_hi)
-  end
-end
+-- wrk waits delay() ms before sending the connection's next request.
+delay = common.think_delay()
 
 function request()
   counter = counter + 1

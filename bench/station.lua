@@ -4,7 +4,8 @@
 -- Requests alternate ar and en; each sends one of bench/station_seed.py's signed-in session
 -- cookies (station_sessions.txt) and a parcel of the demo's returns (station_codes.txt).
 -- Every request is built once in init(). BENCH_CHECK=1 counts (and prints the first)
--- answers other than the one expected.
+-- answers other than the one expected. BENCH_THINK_MS="lo-hi": each connection is a person
+-- at a station, handling a parcel for lo..hi ms before the next scan (unset: closed loop).
 package.path = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "?.lua;" .. package.path
 local common = require("wrk_common")
 
@@ -54,6 +55,8 @@ function init(args)
   end
   math.randomseed(os.time() + id * 7919)
 end
+
+delay = common.think_delay()
 
 function request()
   counter = counter + 1

@@ -43,6 +43,15 @@ end
 -- One JSON line (prefix BENCH_JSON) with totals, errors and latency percentiles (in µs).
 -- wrk counts a response with status > 399 in errors.status; `non_2xx` adds the 3xx the
 -- scripts count themselves when BENCH_CHECK is set.
+-- BENCH_THINK_MS="lo-hi": a person at each connection, pausing a random lo..hi ms before the
+-- next request; the function to assign to wrk's global ``delay``, or nil (closed loop).
+function M.think_delay()
+  local lo, hi = (os.getenv("BENCH_THINK_MS") or "0"):match("^(%d+)-(%d+)$")
+  if not lo then return nil end
+  lo, hi = tonumber(lo), tonumber(hi)
+  return function() return math.random(lo, hi) end
+end
+
 function M.report(scenario, summary, latency, extra)
   local e = summary.errors
   local fields = {

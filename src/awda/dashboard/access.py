@@ -50,6 +50,7 @@ StoreView = Callable[Concatenate[HttpRequest, str, P], HttpResponse]
 STATION_ROLES = (StaffRole.WAREHOUSE, StaffRole.OWNER)
 SUPPORT_ROLES = (StaffRole.AGENT, StaffRole.OWNER)  # customers, returns, goodwill, notes
 OWNER_ROLES = (StaffRole.OWNER,)  # budgets, goodwill approvals, the audit log
+ANALYTICS_ROLES = (StaffRole.ANALYST, StaffRole.OWNER)  # the analytics pages and their CSV
 
 
 def login_url(request: HttpRequest) -> HttpResponse:

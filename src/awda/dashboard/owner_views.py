@@ -7,8 +7,6 @@ what every person did; an analyst reads the reports instead.
 
 from __future__ import annotations
 
-import csv
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
@@ -25,6 +23,7 @@ from awda.core import clock
 from awda.core.errors import DomainError, InvalidInput
 from awda.core.models import AuditEntry
 from awda.dashboard.access import OWNER_ROLES, Staff, staff_page
+from awda.dashboard.csv_export import csv_response
 from awda.dashboard.pages import context
 from awda.dashboard.support_views import (
     MAX_QUERY,
@@ -294,20 +293,6 @@ def audit(request: HttpRequest, staff: Staff) -> HttpResponse:
     )
 
 
-# A cell a spreadsheet would run as a formula: shown with a leading quote (numbers excepted).
-_FORMULA = re.compile(r"^[=+\-@\t\r]")
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
-
-
-def csv_cell(value: str) -> str:
-    return f"'{value}" if _FORMULA.match(value) and not _NUMBER.match(value) else value
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @never_cache
 @require_http_methods(["GET"])
 @staff_page(*OWNER_ROLES)
@@ -317,18 +302,12 @@ def audit_csv(request: HttpRequest, staff: Staff) -> HttpResponse:
     merchant = staff.merchant
     query = _audit_query(request.GET, _known_actions(merchant))
     rows = _rows(merchant, query)
-    writer = csv.writer(_Echo())
-    lines = [writer.writerow(["at", "actor", "role", "action", "subject", "summary"])]
-    lines += [
-        writer.writerow(
-            [
-                _local_iso(r.at, merchant),
-                *(csv_cell(v) for v in (r.actor, r.role, r.action, r.subject, r.summary)),
-            ]
-        )
-        for r in rows
-    ]
-    response = HttpResponse("\ufeff" + "".join(lines), content_type="text/csv; charset=utf-8")
     today = clock.now().astimezone(ZoneInfo(merchant.timezone)).date().isoformat()
-    response["Content-Disposition"] = f'attachment; filename="audit-{merchant.slug}-{today}.csv"'
-    return response
+    return csv_response(
+        ["at", "actor", "role", "action", "subject", "summary"],
+        (
+            [_local_iso(r.at, merchant), r.actor, r.role, r.action, r.subject, r.summary]
+            for r in rows
+        ),
+        filename=f"audit-{merchant.slug}-{today}.csv",
+    )

@@ -58,8 +58,9 @@ from awda.warehouse.models import UnknownParcel
 _DECIDED = (Decision.ACCEPTED, Decision.REJECTED)
 MAX_CODE = 500
 MAX_NOTE = 2000
-# Who sees the items' photos: the station, and the support agents who answer the shopper.
-PHOTO_ROLES = (StaffRole.WAREHOUSE, StaffRole.OWNER, StaffRole.AGENT)
+# Who sees the items' photos: the station, the support agents who answer the shopper, and
+# the analysts whose reason drill-down shows what came back.
+PHOTO_ROLES = (StaffRole.WAREHOUSE, StaffRole.OWNER, StaffRole.AGENT, StaffRole.ANALYST)
 
 
 def _labels() -> dict[str, dict[str, str]]:

@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from awda.dashboard import owner_views, station, support_views, views
+from awda.dashboard import analytics_views, owner_views, station, support_views, views
 
 app_name = "dashboard"
 
@@ -60,4 +60,17 @@ urlpatterns = [
     ),
     path("<slug:store>/audit/", owner_views.audit, name="audit"),
     path("<slug:store>/audit.csv", owner_views.audit_csv, name="audit-csv"),
+    # The analyst's (and the owner's): each table's CSV takes the page's query string.
+    path("<slug:store>/analytics/", analytics_views.overview, name="analytics"),
+    path(
+        "<slug:store>/analytics/rates/<str:dimension>/",
+        analytics_views.rates,
+        name="analytics-rates",
+    ),
+    path("<slug:store>/analytics/items/", analytics_views.items, name="analytics-items"),
+    path(
+        "<slug:store>/analytics/<slug:table>.csv",
+        analytics_views.table_csv,
+        name="analytics-csv",
+    ),
 ]

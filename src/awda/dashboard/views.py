@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from awda.core import ratelimit
 from awda.dashboard.access import (
+    ANALYTICS_ROLES,
     OWNER_ROLES,
     STATION_ROLES,
     SUPPORT_ROLES,
@@ -110,5 +111,6 @@ def home(request: HttpRequest, staff: Staff) -> HttpResponse:
             station=staff.may(*STATION_ROLES),
             support=staff.may(*SUPPORT_ROLES),
             owner=staff.may(*OWNER_ROLES),
+            analytics=staff.may(*ANALYTICS_ROLES),
         ),
     )
