@@ -3,7 +3,14 @@
 
 from django.urls import path
 
-from awda.dashboard import analytics_views, owner_views, station, support_views, views
+from awda.dashboard import (
+    analytics_views,
+    owner_views,
+    policy_views,
+    station,
+    support_views,
+    views,
+)
 
 app_name = "dashboard"
 
@@ -60,6 +67,8 @@ urlpatterns = [
     ),
     path("<slug:store>/audit/", owner_views.audit, name="audit"),
     path("<slug:store>/audit.csv", owner_views.audit_csv, name="audit-csv"),
+    path("<slug:store>/policy/", policy_views.editor, name="policy"),
+    path("<slug:store>/policy/preview/", policy_views.preview, name="policy-preview"),
     # The analyst's (and the owner's): each table's CSV takes the page's query string.
     path("<slug:store>/analytics/", analytics_views.overview, name="analytics"),
     path(
