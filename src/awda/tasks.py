@@ -258,6 +258,14 @@ def email_goodwill(event: Event) -> None:
 
 
 @outbox.outside_transaction
+def email_product_flagged(event: Event) -> None:
+    """Tell the store's owners a product crossed the analytics' return-rate threshold."""
+    notifications.send_product_flagged(
+        merchant_id=int(event.merchant_id or 0), payload=event.payload
+    )
+
+
+@outbox.outside_transaction
 def email_payment_link(event: Event) -> None:
     """Send the shopper the link to pay, with the amount (once per link: the event is)."""
     p = event.payload
@@ -401,6 +409,7 @@ HANDLERS: Mapping[str, Sequence[Callable[[Event], None]]] = {
     "StoreBackfillRequested": [backfill_store_orders],
     # Later issues subscribe here: payments (notifications.send_resolution_issued).
     "WebhookSubscriptionDisabled": [email_webhook_disabled],
+    "ProductFlagged": [email_product_flagged],
 }
 
 # Outbound webhooks: every internal event with a public name (webhooks.rules.EVENT_TYPES)

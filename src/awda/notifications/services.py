@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from email.mime.image import MIMEImage
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -34,11 +35,18 @@ from django.utils.translation import gettext_lazy
 
 from awda.core import clock
 from awda.core.errors import NotFound
-from awda.core.formatting import FormatOptions, format_date, format_money, format_time
+from awda.core.formatting import (
+    FormatOptions,
+    format_date,
+    format_money,
+    format_number,
+    format_time,
+)
 from awda.core.money import Money
 from awda.core.outbox import record_event
 from awda.merchants.branding import Storefront, storefront
 from awda.merchants.models import Merchant
+from awda.merchants.selectors import owner_emails, staff_language
 from awda.notifications.channels import text_channel
 from awda.notifications.links import order_link_url, return_url
 from awda.notifications.steps import RESOLUTIONS, STEP_FOR_EVENT, STEPS, ResolutionCopy, StepCopy
@@ -900,3 +908,43 @@ def send_goodwill_granted(*, grant_id: int, code: str = "") -> None:
         }
         subject = _("A gesture from %(store)s") % {"store": store.display_name}
         _send(template="goodwill", subject=subject, to=customer.email, lang=lang, context=context)
+
+
+# -- analytics alerts ---------------------------------------------------------------------------
+
+
+def send_product_flagged(*, merchant_id: int, payload: Mapping[str, Any]) -> int:
+    """Tell the store's owners that a product is now returned far more often than its
+    category (``ProductFlagged``'s payload), in the store's language. Returns the mails sent."""
+    merchant = Merchant.objects.filter(pk=merchant_id).first()
+    if merchant is None:
+        return 0
+    emails = owner_emails(merchant)
+    lang = staff_language(merchant)
+    with translation.override(lang):
+        store = storefront(merchant, lang)
+        digits = merchant.arabic_digits and lang == "ar"
+
+        def pct(key: str) -> str:
+            rate = (Decimal(str(payload.get(key, 0))) * 100).quantize(Decimal("0.1"))
+            return format_number(rate, lang, arabic_digits=digits) + "%"
+
+        def count(key: str) -> str:
+            return format_number(int(payload.get(key, 0)), lang, arabic_digits=digits)
+
+        context = {
+            **_base_context(lang, store),
+            "title": str(payload.get("title") or payload.get("external_id") or ""),
+            "sku": str(payload.get("external_id") or ""),
+            "return_rate": pct("return_rate"),
+            "lower_bound": pct("lower_bound"),
+            "category_rate": pct("category_rate"),
+            "returned": count("returned_units"),
+            "sold": count("sold_units"),
+        }
+        subject = _("%(product)s is returned far more often than its category") % {
+            "product": context["title"]
+        }
+        for to in emails:
+            _send(template="product_flagged", subject=subject, to=to, lang=lang, context=context)
+    return len(emails)

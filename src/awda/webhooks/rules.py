@@ -62,6 +62,11 @@ EVENT_TYPES: tuple[EventType, ...] = (
         "exchange.created", "A replacement order was made for an exchange.", ("ExchangeIssued",)
     ),
     EventType("stock.moved", "A variant's stock changed at a location.", ("StockMoved",)),
+    EventType(
+        "product.flagged",
+        "A product is returned far more often than its category (the analytics' flag).",
+        ("ProductFlagged",),
+    ),
 )
 
 # A test delivery (``POST …/test``); not subscribable, always sent when asked.
@@ -158,6 +163,21 @@ def _stock(payload: Mapping[str, Any]) -> dict[str, Any]:
     return _pick(payload, "sku", "location", "quantity", "on_hand_after", "reason", "reference")
 
 
+def _flagged(payload: Mapping[str, Any]) -> dict[str, Any]:
+    return _pick(
+        payload,
+        "external_id",
+        "title",
+        "sold_units",
+        "returned_units",
+        "return_rate",
+        "lower_bound",
+        "category_rate",
+        "period_start",
+        "period_end",
+    )
+
+
 _DATA: Mapping[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
     "ReturnRequested": _requested,
     "ReturnApproved": _return,
@@ -174,6 +194,7 @@ _DATA: Mapping[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
     "StoreCreditGranted": _credit,
     "ExchangeIssued": _exchange,
     "StockMoved": _stock,
+    "ProductFlagged": _flagged,
 }
 
 # -- signatures ---------------------------------------------------------------------------------

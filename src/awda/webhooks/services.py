@@ -20,7 +20,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import F, Q
@@ -33,7 +32,8 @@ from awda.core import clock
 from awda.core.errors import NotFound
 from awda.core.models import Event
 from awda.core.outbox import record_event
-from awda.merchants.models import Merchant, StaffMembership, StaffRole
+from awda.merchants.models import Merchant
+from awda.merchants.selectors import owner_emails, staff_language
 from awda.returns.models import Return
 from awda.webhooks import rules, selectors
 from awda.webhooks.errors import (
@@ -544,20 +544,10 @@ def email_owners_disabled(*, subscription_id: int, failures: int) -> int:
     if sub is None or sub.active:
         return 0  # deleted, or switched back on before the mail went out
     merchant = sub.merchant
-    owner_ids = StaffMembership.objects.for_merchant(merchant).filter(role=StaffRole.OWNER)
-    emails = sorted(
-        {
-            email
-            for email in get_user_model()
-            .objects.filter(pk__in=owner_ids.values("user_id"), is_active=True)
-            .exclude(email="")
-            .values_list("email", flat=True)
-        }
-    )
+    emails = owner_emails(merchant)
     if not emails:
         return 0
-    supported = {code for code, _name in settings.LANGUAGES}
-    lang = merchant.default_language if merchant.default_language in supported else "en"
+    lang = staff_language(merchant)
     last = sub.deliveries.order_by("-created_at", "-pk").first()
     with translation.override(lang):
         store = merchant.name_ar if lang == "ar" and merchant.name_ar else merchant.name
