@@ -6,13 +6,23 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db.models import Count, Max, Min, Sum
 
 from awda.analytics import selectors
-from awda.analytics.models import Grain, ProductFlag, SalesRollup
+from awda.analytics.models import (
+    CustomerDay,
+    DurationRollup,
+    Grain,
+    ProductFlag,
+    ReturnFact,
+    ReturnRollup,
+    SalesRollup,
+    UnlinkedReturnLine,
+)
 from awda.analytics.rules import FlagThresholds
 from awda.analytics.services import refresh_rollups
 from awda.core.outbox import Event
-from awda.orders.models import Order, OrderLine
+from awda.orders.models import Customer, Order, OrderLine
 from awda.payments.models import Refund
 from awda.returns.models import Return, ReturnItem
 from awda.shipping.models import CarrierAccount, Shipment
@@ -241,3 +251,169 @@ def test_a_product_returned_far_more_than_its_category_is_flagged_once_with_an_e
 
     again = refresh_rollups(merchant=m, thresholds=thresholds)
     assert again.flagged == [] and Event.objects.filter(name="ProductFlagged").count() == 1
+
+
+def _refund(m, o, ret, *, hours, key):
+    Refund.objects.create(
+        merchant=m,
+        payment=o.payments.get(),
+        gateway="sandbox",
+        amount_minor=100,
+        currency=m.currency,
+        idempotency_key=key,
+        request_key=key,
+        reference=ret.number,
+        status="succeeded",
+        created_at=ret.requested_at,
+        settled_at=ret.requested_at + timedelta(hours=hours),
+    )
+
+
+@pytest.fixture
+def two_months_of_returns():
+    """Returns on 8 days over March and April, refunded after 1.5–300 hours, some by
+    parcel; quotes with a bonus and fees."""
+    m = factories.merchant()
+    account = CarrierAccount.objects.create(merchant=m, carrier="smsa", name="s")
+    hours = [1.5, 20, 47.9, 48, 51.9, 100, 239.9, 300]
+    for i, h in enumerate(hours):
+        at = datetime(2026, 3, 25, 10, tzinfo=RIYADH) + timedelta(days=3 * i)
+        o = _order(m, f"H{i}", [factories.line("1", sku="S", quantity=2)], placed=at)
+        ret = _return(
+            m,
+            o,
+            [("1", 1, "defective", "refund")],
+            number=f"RH{i}",
+            at=at,
+            method="label" if i % 2 else "qr_dropoff",
+            quote={"store_credit_bonus": 100 * i, "shipping_fee": 50, "items": [
+                {"restocking_fee": 10 * i}]},
+        )  # fmt: skip
+        _refund(m, o, ret, hours=h, key=f"h{i}")
+        if i % 3 == 0:
+            Shipment.objects.create(
+                merchant=m, return_request=ret, account=account, carrier="smsa",
+                method="label", tracking_number=f"TH{i}", status="delivered", status_at=at,
+                first_scan_at=at, delivered_at=at + timedelta(hours=10 + 20 * i), created_at=at,
+            )  # fmt: skip
+    refresh_rollups(merchant=m)
+    return m
+
+
+def test_return_rollup_totals_equal_the_return_facts_in_day_and_in_month_rows(
+    two_months_of_returns,
+):
+    m = two_months_of_returns
+    facts = ReturnFact.objects.filter(merchant=m).aggregate(
+        n=Count("id"), bonus=Sum("bonus_minor"), restocking=Sum("restocking_fee_minor"),
+        shipping=Sum("shipping_fee_minor"),
+    )  # fmt: skip
+    assert facts == {"n": 8, "bonus": 2800, "restocking": 280, "shipping": 400}
+    for grain in (Grain.DAY, Grain.MONTH):
+        rows = ReturnRollup.objects.filter(merchant=m, grain=grain).aggregate(
+            n=Sum("returns"), bonus=Sum("bonus_minor"), restocking=Sum("restocking_fee_minor"),
+            shipping=Sum("shipping_fee_minor"),
+        )  # fmt: skip
+        assert rows == facts
+    april = selectors.return_costs(merchant=m, start=date(2026, 4, 1), end=date(2026, 4, 30))
+    # Returns 3–7 are in April (25 March + 3 × i days): bonus 100 × (3+4+5+6+7).
+    assert (april.returns, april.bonus_minor, april.fees_minor) == (5, 2500, 250 + 250)
+
+
+def test_duration_histograms_count_every_fact_once_with_its_smallest_and_largest_hours(
+    two_months_of_returns,
+):
+    m = two_months_of_returns
+    for grain in (Grain.DAY, Grain.MONTH):
+        refund = DurationRollup.objects.filter(merchant=m, grain=grain, kind="refund")
+        assert refund.aggregate(n=Sum("count"))["n"] == 8
+        assert refund.aggregate(v=Min("min_hours"))["v"] == pytest.approx(1.5)
+        assert refund.aggregate(v=Max("max_hours"))["v"] == pytest.approx(300)
+        transit = DurationRollup.objects.filter(merchant=m, grain=grain, kind="transit")
+        assert transit.aggregate(n=Sum("count"))["n"] == 3  # returns 0, 3 and 6
+    buckets = sorted(
+        DurationRollup.objects.filter(merchant=m, grain=Grain.DAY, kind="refund").values_list(
+            "bucket", flat=True
+        )
+    )
+    assert buckets == [1, 20, 47, 48, 48, 100, 236, 288]
+
+
+def test_time_to_refund_over_two_months_reads_the_histograms_exactly_when_buckets_are_small(
+    two_months_of_returns,
+):
+    m = two_months_of_returns
+    rows = selectors.refund_times(merchant=m, start=date(2026, 3, 1), end=date(2026, 4, 30))
+    by_key = {(r.method, r.carrier): r for r in rows}
+    # qr_dropoff without parcel: returns 2 and 4 (47.9 h and 51.9 h: the last 1-hour bucket
+    # and the first 4-hour one); with a parcel: returns 0 and 6.
+    no_parcel = by_key[("qr_dropoff", "")]
+    assert no_parcel.count == 2
+    assert no_parcel.p50_hours == pytest.approx((47.9 + 51.9) / 2)
+    assert no_parcel.p90_hours == pytest.approx(47.9 + 0.9 * 4)
+    # label without parcel: returns 1, 5, 7 (20, 100, 300 h); with: return 3 (48 h).
+    label = by_key[("label", "")]
+    assert (label.count, label.p50_hours) == (3, pytest.approx(100))
+    assert by_key[("label", "smsa")].p50_hours == pytest.approx(48)
+    (transit,) = selectors.transit_times(merchant=m, start=date(2026, 3, 1), end=date(2026, 4, 30))
+    assert (transit.count, transit.p50_hours) == (3, pytest.approx(70))  # 10, 70, 130 h
+
+
+def test_a_refresh_from_a_mid_month_day_rebuilds_the_month_histogram_whole(
+    two_months_of_returns,
+):
+    m = two_months_of_returns
+    refresh_rollups(merchant=m, since=date(2026, 4, 10))
+    april = DurationRollup.objects.filter(
+        merchant=m, grain=Grain.MONTH, day=date(2026, 4, 1), kind="refund"
+    )
+    assert april.aggregate(n=Sum("count"))["n"] == 5
+    assert (
+        ReturnRollup.objects.filter(merchant=m, grain=Grain.DAY).aggregate(n=Sum("returns"))["n"]
+        == 8
+    )
+
+
+def test_customer_share_counts_store_customers_who_bought_and_returned_in_the_period():
+    m = factories.merchant()
+    buyers = []
+    for number, external_id in (("S0", "ext-0"), ("S1", "ext-1"), ("S2", "ext-2"), ("G", None)):
+        o = factories.order(m, number=number)
+        customer = Customer.objects.create(merchant=m, external_id=external_id)
+        Order.objects.filter(pk=o.pk).update(placed_at=T0, customer=customer)
+        buyers.append(Order.objects.get(pk=o.pk))
+    guest = buyers.pop()
+    lines = [OrderLine.objects.filter(order=o).first() for o in (*buyers, guest)]
+    _return(m, buyers[0], [(lines[0].line_ref, 1, "defective", "refund")], number="CR0")
+    _return(
+        m, buyers[1], [(lines[1].line_ref, 1, "defective", "refund")], number="CR1",
+        status="cancelled",
+    )  # fmt: skip
+    _return(m, guest, [(lines[3].line_ref, 1, "defective", "refund")], number="CRG")
+    UnlinkedReturnLine.objects.create(
+        merchant=m, source_key="k", document="CN1", returned_at=T0, customer=buyers[2].customer,
+        sku="X", quantity=1, value_minor=100, currency=m.currency,
+    )  # fmt: skip
+    refresh_rollups(merchant=m)
+    # One row per store customer and day: the guest is left out, the cancelled return too.
+    days = CustomerDay.objects.filter(merchant=m).order_by("customer_id")
+    assert [(d.bought, d.returned) for d in days] == [(1, 1), (1, 0), (1, 1)]
+    share = selectors.customers_who_return(merchant=m, start=DAY, end=DAY)
+    # 3 store customers bought; #0 returned, #1's return was cancelled, #2 has a credit note.
+    assert (share.buying, share.returning) == (3, 2)
+    assert share.share == pytest.approx(2 / 3)
+
+
+def test_the_drill_down_lists_the_newest_items_first_up_to_the_limit():
+    m = factories.merchant()
+    o = _order(m, "D1", [factories.line(str(i), sku=f"S{i}", quantity=1) for i in range(1, 5)])
+    for i, hours in enumerate((1, 5, 3)):
+        _return(
+            m, o, [(str(i + 1), 1, "defective", "refund")], number=f"RD{i}",
+            at=T0 + timedelta(hours=hours),
+        )  # fmt: skip
+    _return(m, o, [("4", 1, "too_small", "refund")], number="RD9", at=T0 + timedelta(hours=9))
+    rows = selectors.returned_items(
+        merchant=m, start=DAY, end=DAY, reason_code="defective", limit=2
+    )
+    assert [r.number for r in rows] == ["RD1", "RD2"]  # 5 h, then 3 h after T0

@@ -43,6 +43,51 @@ def percentile(sorted_values: Sequence[float], fraction: float) -> float | None:
     return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
 
 
+# Duration histograms (``models.DurationRollup``): buckets of 1 hour under 2 days, of 4 hours
+# under 10 days, of a day beyond; a percentile read from them is within one bucket's width of
+# the exact one, i.e. within 1 h, 4 h or 24 h: at most 10 % of the value past 2 days.
+DURATION_BUCKETS: tuple[tuple[int, int], ...] = ((0, 1), (48, 4), (240, 24))  # (from h, width)
+
+
+def duration_bucket(hours: float) -> int:
+    """The lower bound (in whole hours) of the histogram bucket a duration falls in."""
+    width = next(w for start, w in reversed(DURATION_BUCKETS) if hours >= start)
+    return math.floor(hours / width) * width
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """A histogram bucket: how many values, and the smallest and largest of them."""
+
+    count: int
+    low: float
+    high: float
+
+
+def histogram_percentile(buckets: Sequence[Bucket], fraction: float) -> float | None:
+    """``percentile`` read from buckets in ascending order, each bucket's values taken as
+    evenly spread between its smallest and largest: exact for buckets of one or two values,
+    otherwise off by less than the bucket's spread."""
+    n = sum(b.count for b in buckets)
+    if n == 0:
+        return None
+
+    def value(rank: int) -> float:
+        seen = 0
+        for b in buckets:
+            if rank < seen + b.count:
+                if b.count == 1:
+                    return b.low
+                return b.low + (b.high - b.low) * (rank - seen) / (b.count - 1)
+            seen += b.count
+        return buckets[-1].high
+
+    position = fraction * (n - 1)
+    low = math.floor(position)
+    high = min(low + 1, n - 1)
+    return value(low) + (value(high) - value(low)) * (position - low)
+
+
 @dataclass(frozen=True)
 class FlagThresholds:
     """When a product counts as returned too often (all adjustable per call)."""

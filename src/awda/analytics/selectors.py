@@ -2,8 +2,8 @@
 
 Periods are the merchant's calendar days, ``start`` and ``end`` both included. Figures come
 from the rollups (``models``), so they are as fresh as the last ``refresh_rollups`` (after
-each import, and every hour for the last days); the drill-down list and the customer share
-read the source rows. Values are in one currency (default the merchant's): rows in other
+each import, and every hour for the last days); the drill-down list reads the source rows.
+Values are in one currency (default the merchant's): rows in other
 currencies are left out of every figure, units included, so a rate never mixes them.
 """
 
@@ -16,22 +16,29 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from django.db import connection
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Max, Min, Q, Sum
 
 from awda.analytics.models import (
+    CustomerDay,
+    DurationKind,
+    DurationRollup,
     Grain,
     ReasonRollup,
     ResolutionRollup,
-    ReturnFact,
+    ReturnRollup,
     SalesRollup,
     UnlinkedReturnLine,
 )
-from awda.analytics.rules import FlagThresholds, percentile, rate, wilson_lower_bound
+from awda.analytics.rules import (
+    Bucket,
+    FlagThresholds,
+    histogram_percentile,
+    rate,
+    wilson_lower_bound,
+)
 from awda.catalog.models import Category, Product, Supplier, Variant
 from awda.merchants.models import Merchant
-from awda.orders.models import Order, OrderKind
-from awda.returns.models import Resolution, Return, ReturnItem, ReturnReason, ReturnStatus
+from awda.returns.models import Resolution, ReturnItem, ReturnReason, ReturnStatus
 
 Dimension = Literal["product", "variant", "category", "supplier"]
 
@@ -243,30 +250,15 @@ class CustomerShare:
 
 
 def customers_who_return(*, merchant: Merchant, start: date, end: date) -> CustomerShare:
-    """Read from the source rows (orders, returns, imported credit notes)."""
-    lo, hi = _bounds(merchant, start, end)
-    buyers = Order.objects.filter(
-        merchant=merchant,
-        kind=OrderKind.SALE,
-        placed_at__gte=lo,
-        placed_at__lt=hi,
-        customer__external_id__isnull=False,
-    ).values("customer_id")
-    returned = Return.objects.filter(
-        merchant=merchant, requested_at__gte=lo, requested_at__lt=hi
-    ).exclude(status__in=NOT_RETURNED)
-    unlinked = UnlinkedReturnLine.objects.filter(
-        merchant=merchant, returned_at__gte=lo, returned_at__lt=hi, customer__isnull=False
+    """Read from ``CustomerDay``: the store customers active in the period, each counted once."""
+    t = (
+        CustomerDay.objects.filter(merchant=merchant, day__gte=start, day__lte=end)
+        .values("customer_id")
+        .annotate(bought=Max("bought"), returned=Max("returned"))
+        .filter(bought=1)
+        .aggregate(buying=Count("customer_id"), returning=Sum("returned"))
     )
-    buying = buyers.distinct().count()
-    returning = (
-        buyers.filter(
-            Q(customer_id__in=returned.values("customer_id"))
-            | Q(customer_id__in=unlinked.values("customer_id"))
-        )
-        .distinct()
-        .count()
-    )
+    buying, returning = t["buying"] or 0, t["returning"] or 0
     return CustomerShare(buying=buying, returning=returning, share=rate(returning, buying))
 
 
@@ -396,15 +388,12 @@ def returned_items(
 ) -> list[ReturnedItemRow]:
     """The items behind a figure (a reason, a product, or both), newest first."""
     lo, hi = _bounds(merchant, start, end)
-    items = (
-        ReturnItem.objects.filter(
-            merchant=merchant,
-            return_request__requested_at__gte=lo,
-            return_request__requested_at__lt=hi,
-        )
-        .exclude(return_request__status__in=NOT_RETURNED)
-        .select_related("return_request", "order_line")
-    )
+    items = ReturnItem.objects.filter(
+        merchant=merchant,
+        return_request__merchant=merchant,
+        return_request__requested_at__gte=lo,
+        return_request__requested_at__lt=hi,
+    ).exclude(return_request__status__in=NOT_RETURNED)
     unlinked = UnlinkedReturnLine.objects.filter(
         merchant=merchant, returned_at__gte=lo, returned_at__lt=hi
     ).select_related("product")
@@ -414,6 +403,11 @@ def returned_items(
     if product_id is not None:
         items = items.filter(order_line__product_id=product_id)
         unlinked = unlinked.filter(product_id=product_id)
+    # The newest ids first, on a narrow query: PostgreSQL walks the returns' (merchant,
+    # requested_at) index backwards and stops at ``limit`` matches instead of sorting every
+    # item of the period with its return and line; then only those rows are loaded.
+    order = ("-return_request__requested_at", "-pk")
+    newest = list(items.order_by(*order).values_list("pk", flat=True)[:limit])
     rows = [
         ReturnedItemRow(
             number=i.return_request.number,
@@ -427,7 +421,9 @@ def returned_items(
             resolution=i.resolution,
             status=i.return_request.status,
         )
-        for i in items.order_by("-return_request__requested_at", "-pk")[:limit]
+        for i in ReturnItem.objects.filter(pk__in=newest)
+        .select_related("return_request", "order_line")
+        .order_by(*order)
     ] + [
         ReturnedItemRow(
             number=u.document,
@@ -525,10 +521,8 @@ def return_costs(
     *, merchant: Merchant, start: date, end: date, currency: str | None = None
 ) -> ReturnCosts:
     """Bonus cost and fees collected over the returns requested in the period."""
-    t = ReturnFact.objects.filter(
-        merchant=merchant, currency=currency or merchant.currency, day__gte=start, day__lte=end
-    ).aggregate(
-        returns=Count("id"),
+    t = _rows(ReturnRollup, merchant, start, end, currency).aggregate(
+        returns=Sum("returns"),
         bonus=Sum("bonus_minor"),
         restocking=Sum("restocking_fee_minor"),
         shipping=Sum("shipping_fee_minor"),
@@ -557,71 +551,41 @@ class DurationRow:
 def refund_times(*, merchant: Merchant, start: date, end: date) -> list[DurationRow]:
     """Hours from the request to the money reaching the shopper (first confirmed refund,
     paid transfer or store-credit grant), p50 and p90, by return method and carrier."""
-    return _durations(
-        merchant, start, end, "requested_at", "refunded_at", group=("method", "carrier")
-    )
+    return _durations(merchant, start, end, DurationKind.REFUND)
 
 
 def transit_times(*, merchant: Merchant, start: date, end: date) -> list[DurationRow]:
     """Hours from the carrier's first scan to delivery at the warehouse, by carrier."""
-    return _durations(merchant, start, end, "first_scan_at", "delivered_at", group=("carrier",))
+    return _durations(merchant, start, end, DurationKind.TRANSIT)
 
 
-def _durations(
-    merchant: Merchant, start: date, end: date, begin: str, finish: str, *, group: Sequence[str]
-) -> list[DurationRow]:
-    table = ReturnFact._meta.db_table
-    where = (
-        f"merchant_id = %s AND day >= %s AND day <= %s AND {begin} IS NOT NULL "
-        f"AND {finish} IS NOT NULL AND {finish} >= {begin}"
-    )
-    params: list[Any] = [merchant.pk, start, end]
-    cols = ", ".join(group)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            hours = f"EXTRACT(EPOCH FROM ({finish} - {begin})) / 3600.0"
-            cursor.execute(
-                f"SELECT {cols}, COUNT(*), "  # noqa: S608 (table and column names only)
-                f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {hours}), "
-                f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {hours}) "
-                f"FROM {table} WHERE {where} GROUP BY {cols} ORDER BY {cols}",
-                params,
-            )
-            found = [
-                (tuple(r[: len(group)]), int(r[len(group)]), float(r[-2]), float(r[-1]))
-                for r in cursor.fetchall()
-            ]
-        else:
-            # SQLite has no percentile: the same interpolation in Python (rules.percentile).
-            cursor.execute(
-                f"SELECT {cols}, (julianday({finish}) - julianday({begin})) * 24.0 "  # noqa: S608 (table and column names only)
-                f"FROM {table} WHERE {where}",
-                params,
-            )
-            values: dict[tuple[str, ...], list[float]] = defaultdict(list)
-            for r in cursor.fetchall():
-                values[tuple(r[: len(group)])].append(float(r[-1]))
-            found = []
-            for key in sorted(values):
-                hours_sorted = sorted(values[key])
-                found.append(
-                    (
-                        key,
-                        len(hours_sorted),
-                        percentile(hours_sorted, 0.5) or 0.0,
-                        percentile(hours_sorted, 0.9) or 0.0,
-                    )
-                )
-    return [
-        DurationRow(
-            method=key[0] if "method" in group else "",
-            carrier=key[-1],
-            count=count,
-            p50_hours=round(p50, 3),
-            p90_hours=round(p90, 3),
+def _durations(merchant: Merchant, start: date, end: date, kind: DurationKind) -> list[DurationRow]:
+    # Read from the duration histograms: p50/p90 to within a bucket's width (rules).
+    histograms: dict[tuple[str, str], list[tuple[int, Bucket]]] = defaultdict(list)
+    for r in (
+        DurationRollup.objects.filter(period_filter(start, end), merchant=merchant, kind=kind)
+        .values("method", "carrier", "bucket")
+        .annotate(count=Sum("count"), low=Min("min_hours"), high=Max("max_hours"))
+        .order_by()
+    ):
+        histograms[(r["method"], r["carrier"])].append(
+            (r["bucket"], Bucket(int(r["count"]), float(r["low"]), float(r["high"])))
         )
-        for key, count, p50, p90 in found
-    ]
+    rows = []
+    for (method, carrier), found in sorted(histograms.items()):
+        buckets = [b for _bucket, b in sorted(found, key=lambda f: f[0])]
+        p50 = histogram_percentile(buckets, 0.5)
+        p90 = histogram_percentile(buckets, 0.9)
+        rows.append(
+            DurationRow(
+                method=method,
+                carrier=carrier,
+                count=sum(b.count for b in buckets),
+                p50_hours=None if p50 is None else round(p50, 3),
+                p90_hours=None if p90 is None else round(p90, 3),
+            )
+        )
+    return rows
 
 
 # -- flags and suppliers -----------------------------------------------------------------------
