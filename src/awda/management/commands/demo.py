@@ -49,6 +49,10 @@ class Command(BaseCommand):
         w(f"  OpenAPI:         {base}/api/v1/openapi.json")
         w(f"  Admin:           {base}/admin/  (user {info.staff_username}, "
           f"password {info.staff_password})")  # fmt: skip
+        if info.staff_password:
+            w(f"  Staff pages:     {base}/ar/staff/  (or /en/…): user {info.staff_username} "
+              f"(owner: support, budgets, policy, analytics) or {info.warehouse_username} "
+              f"(the receiving station), password {info.staff_password}")  # fmt: skip
         w(f"  API key:         {info.api_key}")
         w(f"  Try:             curl -H 'Authorization: Bearer {info.api_key}' "
           f"{base}/api/v1/orders/{info.example_order_number}/returnable-lines")  # fmt: skip
