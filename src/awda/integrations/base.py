@@ -191,6 +191,15 @@ def signed_delivery(
     return Delivery(event_id, headers.get(topic_header, ""), read_json(body))
 
 
+def unknown_currency(external_id: str, currency: str, field: str) -> MappedOrder | None:
+    """The order refused with its flag when ``currency`` is not one Awda knows, else None."""
+    try:
+        to_minor(0, currency)
+    except ValueError:
+        return MappedOrder(external_id, None, (Issue("unknown_currency", field, "", currency),))
+    return None
+
+
 def read_json(body: bytes) -> Any:
     """The body as JSON, or ``MalformedWebhook`` saying where it stops making sense."""
     try:

@@ -34,6 +34,7 @@ from awda.integrations.base import (
     signed_delivery,
     text,
     to_minor,
+    unknown_currency,
     whole_quantity,
 )
 from awda.orders.models import PaymentMethod
@@ -133,12 +134,9 @@ class ShopifyConnector:
         external_id = str(order["id"])
         currency = text(order.get("currency"), 3).upper()
         issues: list[Issue] = []
-        try:
-            to_minor(0, currency)
-        except ValueError:
-            return MappedOrder(
-                external_id, None, (Issue("unknown_currency", "currency", "", currency),)
-            )
+        refused = unknown_currency(external_id, currency, "currency")
+        if refused is not None:
+            return refused
 
         def minor(value: Any) -> int:
             return to_minor(value, currency)

@@ -43,6 +43,7 @@ from awda.integrations.base import (
     read_json,
     text,
     to_minor,
+    unknown_currency,
     whole_quantity,
 )
 from awda.orders.models import PaymentMethod
@@ -145,12 +146,9 @@ class ZidConnector:
         external_id = str(order["id"])
         currency = text(order.get("currency_code"), 3).upper()
         issues: list[Issue] = []
-        try:
-            to_minor(0, currency)
-        except ValueError:
-            return MappedOrder(
-                external_id, None, (Issue("unknown_currency", "currency_code", "", currency),)
-            )
+        refused = unknown_currency(external_id, currency, "currency_code")
+        if refused is not None:
+            return refused
 
         def minor(value: Any) -> int:
             return to_minor(value, currency)
