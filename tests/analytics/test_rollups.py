@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.apps import apps as django_apps
+from django.db import connection
 from django.db.models import Count, Max, Min, Sum
 
 from awda.analytics import selectors
@@ -417,3 +421,70 @@ def test_the_drill_down_lists_the_newest_items_first_up_to_the_limit():
         merchant=m, start=DAY, end=DAY, reason_code="defective", limit=2
     )
     assert [r.number for r in rows] == ["RD1", "RD2"]  # 5 h, then 3 h after T0
+
+
+def test_the_customer_share_counts_each_customer_once_for_any_period_and_refresh():
+    """The share is a filtered count over ``CustomerDay``'s running state: checked against
+    the plain distinct count for every period over 12 days, after a full refresh and after
+    refreshing only the last days (the kept rows seed the running state)."""
+    m = factories.merchant()
+    start = T0.date()
+    # customer → days bought, days returned (a return needs an order; it points at the first)
+    activity = {
+        "c0": ([0, 5], [2]),
+        "c1": ([1], [1, 9]),
+        "c2": ([3, 4, 10], []),
+        "c3": ([6], [11]),
+        "c4": ([0, 8], [4, 8]),
+        "c5": ([], []),
+    }
+    n = 0
+    for ext, (bought, returned) in activity.items():
+        customer = Customer.objects.create(merchant=m, external_id=ext)
+        orders = []
+        for d in bought:
+            o = _order(m, f"O{n}", [factories.line("1", sku="S")], T0 + timedelta(days=d))
+            Order.objects.filter(pk=o.pk).update(customer=customer)
+            orders.append(Order.objects.get(pk=o.pk))
+            n += 1
+        for d in returned:
+            _return(m, orders[0], [("1", 1, "defective", "refund")], number=f"R{n}",
+                    at=T0 + timedelta(days=d))  # fmt: skip
+            n += 1
+
+    def expected(a, b):
+        buyers = {c for c, (bs, _rs) in activity.items() if any(a <= d <= b for d in bs)}
+        both = {c for c in buyers if any(a <= d <= b for d in activity[c][1])}
+        return len(buyers), len(both)
+
+    def check():
+        for a in range(12):
+            for b in range(a, 12):
+                share = selectors.customers_who_return(
+                    merchant=m, start=start + timedelta(days=a), end=start + timedelta(days=b)
+                )
+                assert (share.buying, share.returning) == expected(a, b), (a, b)
+
+    refresh_rollups(merchant=m)
+    check()
+    before = {
+        (d.customer_id, d.day): (d.prev_bought, d.both_since, d.prev_both)
+        for d in CustomerDay.objects.filter(merchant=m)
+    }
+    refresh_rollups(merchant=m, since=start + timedelta(days=5))
+    check()
+    after = {
+        (d.customer_id, d.day): (d.prev_bought, d.both_since, d.prev_both)
+        for d in CustomerDay.objects.filter(merchant=m)
+    }
+    assert after == before
+    # The migration that added the state fills it the same way for rows stored before it.
+    CustomerDay.objects.filter(merchant=m).update(prev_bought=None, both_since=None, prev_both=None)
+    migration = importlib.import_module("awda.analytics.migrations.0005_customer_day_running_state")
+    with connection.cursor() as cursor:  # the migration only executes SQL through it
+        migration.fill_running_state(django_apps, SimpleNamespace(execute=cursor.execute))
+    filled = {
+        (d.customer_id, d.day): (d.prev_bought, d.both_since, d.prev_both)
+        for d in CustomerDay.objects.filter(merchant=m)
+    }
+    assert filled == before

@@ -175,13 +175,24 @@ class DurationRollup(Derived):
 class CustomerDay(Derived):
     """A store customer (one with the store's customer id; guests are left out) active on a
     day: bought (a sale order placed), returned (a return requested, or an imported credit
-    note), or both; 1 or 0. ``customers_who_return`` counts distinct customers from these
-    narrow rows instead of the orders and returns tables."""
+    note), or both; 1 or 0.
+
+    Each row also carries the customer's state before and after the day, so that
+    ``customers_who_return`` counts customers without a ``DISTINCT`` (a hash of every
+    customer in the period): a customer bought in [a, b] exactly once at the first row in
+    [a, b] with ``bought`` whose ``prev_bought`` is before a; and bought *and* returned in
+    [a, b] exactly once at the row where ``both_since`` (the latest a for which both have
+    happened since a, as of this day) reaches a while ``prev_both`` (the same, as of the day
+    before) had not. Both dates only grow along a customer's rows, so each counting row is
+    unique."""
 
     day = models.DateField()
     customer_id = models.BigIntegerField()
     bought = models.SmallIntegerField()
     returned = models.SmallIntegerField()
+    prev_bought = models.DateField(null=True)  # the customer's last day bought before this one
+    both_since = models.DateField(null=True)  # min(last bought, last returned) up to this day
+    prev_both = models.DateField(null=True)  # the same up to the day before
 
     class Meta:
         indexes = [models.Index(fields=["merchant", "day"], name="customer_day_idx")]

@@ -250,13 +250,12 @@ class CustomerShare:
 
 
 def customers_who_return(*, merchant: Merchant, start: date, end: date) -> CustomerShare:
-    """Read from ``CustomerDay``: the store customers active in the period, each counted once."""
-    t = (
-        CustomerDay.objects.filter(merchant=merchant, day__gte=start, day__lte=end)
-        .values("customer_id")
-        .annotate(bought=Max("bought"), returned=Max("returned"))
-        .filter(bought=1)
-        .aggregate(buying=Count("customer_id"), returning=Sum("returned"))
+    """Read from ``CustomerDay``: each customer is counted at one row of the period (see the
+    model), so this is a filtered count of the period's rows, not a ``DISTINCT``."""
+    first_buy = Q(bought=1) & (Q(prev_bought__isnull=True) | Q(prev_bought__lt=start))
+    first_both = Q(both_since__gte=start) & (Q(prev_both__isnull=True) | Q(prev_both__lt=start))
+    t = CustomerDay.objects.filter(merchant=merchant, day__gte=start, day__lte=end).aggregate(
+        buying=Count("id", filter=first_buy), returning=Count("id", filter=first_both)
     )
     buying, returning = t["buying"] or 0, t["returning"] or 0
     return CustomerShare(buying=buying, returning=returning, share=rate(returning, buying))

@@ -527,15 +527,52 @@ def insert_customer_days(*, merchant: Merchant, since: date) -> int:
         f"SELECT p{i}.c_day, p{i}.c_id, p{i}.b, p{i}.r FROM ({sql}) p{i}"  # noqa: S608 (compiled querysets)
         for i, (sql, _params) in enumerate(compiled)
     )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {CustomerDay._meta.db_table} "  # noqa: S608 (table name, compiled querysets)
-            "(merchant_id, day, customer_id, bought, returned) "
-            f"SELECT %s, u.c_day, u.c_id, MAX(u.b), MAX(u.r) FROM ({union}) u "
-            "GROUP BY u.c_day, u.c_id",
-            [merchant.pk, *(p for _sql, params in compiled for p in params)],
+    table = CustomerDay._meta.db_table
+    # The new days (one row per customer and day), each customer's last bought and returned
+    # days before ``since`` (from the rows kept), then the running state along the new rows.
+    earlier = "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING"
+    sql = f"""
+        WITH new_days AS (
+            SELECT u.c_day AS day, u.c_id AS customer_id, MAX(u.b) AS bought, MAX(u.r) AS returned
+            FROM ({union}) u GROUP BY u.c_day, u.c_id
+        ), kept AS (
+            SELECT k.customer_id,
+                   MAX(CASE WHEN k.bought = 1 THEN k.day END) AS last_bought,
+                   MAX(CASE WHEN k.returned = 1 THEN k.day END) AS last_returned
+            FROM {table} k
+            WHERE k.merchant_id = %s AND k.day < %s
+              AND k.customer_id IN (SELECT customer_id FROM new_days)
+            GROUP BY k.customer_id
+        ), running AS (
+            SELECT n.day, n.customer_id, n.bought, n.returned,
+                   COALESCE(MAX(CASE WHEN n.bought = 1 THEN n.day END)
+                            OVER (PARTITION BY n.customer_id ORDER BY n.day {earlier}),
+                            k.last_bought) AS pb,
+                   COALESCE(MAX(CASE WHEN n.returned = 1 THEN n.day END)
+                            OVER (PARTITION BY n.customer_id ORDER BY n.day {earlier}),
+                            k.last_returned) AS pr
+            FROM new_days n LEFT JOIN kept k ON k.customer_id = n.customer_id
+        ), state AS (
+            SELECT r.*,
+                   CASE WHEN r.bought = 1 THEN r.day ELSE r.pb END AS lb,
+                   CASE WHEN r.returned = 1 THEN r.day ELSE r.pr END AS lr
+            FROM running r
         )
+        INSERT INTO {table}
+            (merchant_id, day, customer_id, bought, returned, prev_bought, both_since, prev_both)
+        SELECT %s, s.day, s.customer_id, s.bought, s.returned, s.pb,
+               {_earliest("s.lb", "s.lr")}, {_earliest("s.pb", "s.pr")}
+        FROM state s
+    """  # noqa: S608 (table name, compiled querysets)
+    params = [p for _sql, ps in compiled for p in ps]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, merchant.pk, since, merchant.pk])
         return int(cursor.rowcount)
+
+
+def _earliest(a: str, b: str) -> str:
+    """The earlier of two dates, NULL if either is (unlike PostgreSQL's LEAST)."""
+    return f"CASE WHEN {a} IS NULL OR {b} IS NULL THEN NULL WHEN {a} < {b} THEN {a} ELSE {b} END"
 
 
 def _hours_sql(begin: str, finish: str) -> str:
