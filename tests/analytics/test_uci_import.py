@@ -111,3 +111,31 @@ def test_the_analytics_count_matched_and_unlinked_returns(imported):
     assert summary.returned_minor == 3 * 255 + 8 * 339
     share = selectors.customers_who_return(merchant=m, start=june[0], end=june[1])
     assert (share.buying, share.returning) == (1, 1)
+
+
+def test_missing_values_are_counted_quirks_and_the_rest_is_imported(tmp_path):
+    rows = [
+        ("536400", "85123A", H, 2, d(2011, 6, 1, 8, 0), 2.55, 17850.0, UK),
+        (None, "71053", L, 1, d(2011, 6, 1, 8, 0), 3.39, 17850.0, UK),
+        ("536401", None, L, 1, d(2011, 6, 1, 8, 0), 3.39, 17850.0, UK),
+        ("536402", "71053", L, 1, None, 3.39, 17850.0, UK),
+        ("536403", "71053", None, 1, d(2011, 6, 1, 8, 0), None, None, None),
+        ("536404", "71053", None, 3, d(2011, 6, 1, 9, 0), 3.39, None, None),
+    ]  # fmt: skip
+    names = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice",
+             "CustomerID", "Country"]  # fmt: skip
+    path = tmp_path / "gaps.parquet"
+    pq.write_table(pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)}), path)
+    m = factories.merchant(currency="GBP")
+    report = import_uci(merchant=m, path=path)
+    assert report.quirks["missing_invoice_code_or_date"] == 3
+    assert report.quirks["zero_or_negative_price"] == 1
+    assert report.quirks["lines_skipped"] == 4
+    assert sorted(Order.objects.filter(merchant=m).values_list("number", flat=True)) == [
+        "536400",
+        "536404",
+    ]
+    # No description: imported under its code; no customer id: a guest of its own.
+    line = OrderLine.objects.get(order__merchant=m, order__number="536404")
+    assert (line.title_en, line.quantity, line.unit_price_minor) == ("71053", 3, 339)
+    assert Order.objects.get(merchant=m, number="536404").customer.external_id is None
