@@ -87,8 +87,9 @@ def payment_webhook(request: HttpRequest, public_id: str) -> HttpResponse:
 @csrf_exempt  # signed by the store instead: the connector checks every delivery
 @require_POST
 def store_webhook(request: HttpRequest, public_id: str) -> HttpResponse:
-    """A store's order event (Shopify, WooCommerce, Zid): 202 stored, 200 a repeat, 401 a bad
-    signature, 400 an unreadable body, 404 an unknown connection; nothing stored unless 202."""
+    """A store's order event (Shopify, WooCommerce, Zid, Salla; Magento from the store's own
+    module): 202 stored, 200 a repeat, 401 a bad signature, 400 an unreadable body, 404 an
+    unknown connection; nothing stored unless 202."""
     # An order with many lines is larger than a tracking event: 1 MB.
     body = _body(request, 4 * MAX_BODY)
     if isinstance(body, HttpResponse):

@@ -1,5 +1,5 @@
-"""/api/v1/store-connections: connect a Shopify, WooCommerce or Zid store, list and
-disconnect connections, ask for a backfill, read what didn't add up."""
+"""/api/v1/store-connections: connect a Shopify, WooCommerce, Zid, Salla or Magento 2 store,
+list and disconnect connections, ask for a backfill, read what didn't add up."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Store connections (Shopify, WooCommerce, Zid…): credentials, raw inbound webhooks, which
-store order became which Awda order, what didn't add up, and what was pushed back."""
+"""Store connections (Shopify, WooCommerce, Zid, Salla, Magento 2): credentials, raw inbound
+webhooks, which store order became which Awda order, what didn't add up, and what was pushed
+back."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ class Platform(models.TextChoices):
     SHOPIFY = "shopify", _("Shopify")
     WOOCOMMERCE = "woocommerce", _("WooCommerce")
     ZID = "zid", _("Zid")
+    SALLA = "salla", _("Salla")
+    MAGENTO = "magento", _("Magento 2")
 
 
 class StoreConnection(MerchantOwned):

@@ -16,13 +16,15 @@ class _In(Schema):
 
 
 class StoreConnectionIn(_In):
-    platform: Literal["shopify", "woocommerce", "zid"]
+    platform: Literal["shopify", "woocommerce", "zid", "salla", "magento"]
     name: str = Field(min_length=1, max_length=80)
     base_url: str = Field(min_length=9, max_length=200, examples=["https://example.myshopify.com"])
-    # access_token (Shopify), consumer_key + consumer_secret (WooCommerce), authorization +
-    # manager_token (Zid); location_id, api_version optional. Encrypted, never returned.
+    # access_token (Shopify, Salla, Magento), consumer_key + consumer_secret (WooCommerce),
+    # authorization + manager_token (Zid); location_id, api_version, branch_id, store_code
+    # optional. Encrypted, never returned.
     credentials: dict[str, str] = Field(default_factory=dict, max_length=20)
-    # The app's client secret (Shopify), the webhook's secret (WooCommerce); Zid: made by Awda.
+    # The app's client secret (Shopify), the webhook's secret (WooCommerce, Salla), the key
+    # the store's own module signs with (Magento); Zid: made by Awda.
     webhook_secret: str = Field(default="", max_length=200)
 
 

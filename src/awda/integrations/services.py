@@ -38,6 +38,7 @@ from awda.integrations.base import (
     StoreError,
     WebhookRejected,
 )
+from awda.integrations.magento import MagentoConnector
 from awda.integrations.models import (
     Platform,
     PushStatus,
@@ -48,6 +49,7 @@ from awda.integrations.models import (
     StoreWebhook,
     SyncIssue,
 )
+from awda.integrations.salla import SallaConnector
 from awda.integrations.shopify import ShopifyConnector
 from awda.integrations.woocommerce import WooCommerceConnector
 from awda.integrations.zid import REFUND_METHODS, ZidConnector
@@ -63,12 +65,16 @@ CONNECTORS: Mapping[str, Callable[..., Connector]] = {
     Platform.SHOPIFY: ShopifyConnector,
     Platform.WOOCOMMERCE: WooCommerceConnector,
     Platform.ZID: ZidConnector,
+    Platform.SALLA: SallaConnector,
+    Platform.MAGENTO: MagentoConnector,
 }
 # What a platform's connection must carry (the rest is optional).
 REQUIRED: Mapping[str, tuple[str, ...]] = {
     Platform.SHOPIFY: ("access_token",),
     Platform.WOOCOMMERCE: ("consumer_key", "consumer_secret"),
     Platform.ZID: ("authorization", "manager_token"),
+    Platform.SALLA: ("access_token",),
+    Platform.MAGENTO: ("access_token",),
 }
 MAX_BACKFILL_DAYS = 365
 
