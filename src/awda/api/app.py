@@ -12,6 +12,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from awda.api import (
+    csv_io,
     integrations,
     orders,
     payouts,
@@ -49,6 +50,7 @@ api.add_router("/", payouts.router)
 api.add_router("/", warehouse.router)
 api.add_router("/", integrations.router)
 api.add_router("/", webhooks.router)
+api.add_router("/", csv_io.router)
 
 
 def _error(request: HttpRequest, status: int, body: dict[str, Any]) -> HttpResponse:
