@@ -93,6 +93,51 @@ def _rows(
     )
 
 
+# -- sales per product ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProductTotal:
+    """Sold and returned over a period, per product as categorised and supplied then."""
+
+    product_id: int
+    category_id: int
+    supplier_id: int
+    sold_units: int
+    returned_units: int
+    sold_minor: int
+    returned_minor: int
+
+
+def product_totals(
+    *, merchant: Merchant, start: date, end: date, currency: str | None = None
+) -> list[ProductTotal]:
+    """One read of ``SalesRollup`` that the store's summary, the rates by product, category
+    and supplier, the flags and the scorecards can all be worked out from: a page showing
+    several of them passes it to each (``totals=``) instead of each reading the rollup."""
+    return [
+        ProductTotal(*row)
+        for row in _rows(SalesRollup, merchant, start, end, currency)
+        .values_list("product_id", "category_id", "supplier_id")
+        .annotate(
+            Sum("sold_units"), Sum("returned_units"), Sum("sold_minor"), Sum("returned_minor")
+        )
+        .order_by()
+    ]
+
+
+def _totals(
+    totals: Sequence[ProductTotal] | None,
+    merchant: Merchant,
+    start: date,
+    end: date,
+    currency: str | None,
+) -> Sequence[ProductTotal]:
+    if totals is not None:
+        return totals
+    return product_totals(merchant=merchant, start=start, end=end, currency=currency)
+
+
 # -- return rates ------------------------------------------------------------------------------
 
 
@@ -123,24 +168,29 @@ def return_rates(
         "returned_units"
     ),
     limit: int | None = None,
+    totals: Sequence[ProductTotal] | None = None,
 ) -> list[RateRow]:
-    """Return rate per product, variant, category or supplier, highest first."""
-    column = f"{by}_id"
-    totals = (
-        _rows(SalesRollup, merchant, start, end, currency)
-        .values(column)
-        .annotate(
-            sold_units=Sum("sold_units"),
-            returned_units=Sum("returned_units"),
-            sold_minor=Sum("sold_minor"),
-            returned_minor=Sum("returned_minor"),
+    """Return rate per product, variant, category or supplier, highest first (all but the
+    variants from ``product_totals``)."""
+    rows: list[tuple[int, int, int, int, int]]
+    if by == "variant":
+        rows = list(
+            _rows(SalesRollup, merchant, start, end, currency)
+            .values_list("variant_id")
+            .annotate(
+                Sum("sold_units"), Sum("returned_units"), Sum("sold_minor"), Sum("returned_minor")
+            )
+            .order_by()
         )
-        .order_by()
-    )
-    rows = [
-        (t[column], t["sold_units"], t["returned_units"], t["sold_minor"], t["returned_minor"])
-        for t in totals
-    ]
+    else:
+        sums: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+        for t in _totals(totals, merchant, start, end, currency):
+            acc = sums[getattr(t, f"{by}_id")]
+            acc[0] += t.sold_units
+            acc[1] += t.returned_units
+            acc[2] += t.sold_minor
+            acc[3] += t.returned_minor
+        rows = [(key, *acc) for key, acc in sums.items()]  # type: ignore[misc]
 
     def sort_key(r: tuple[int, int, int, int, int]) -> tuple[float, int]:
         value: dict[str, float] = {
@@ -217,17 +267,18 @@ class ReturnSummary:
 
 
 def return_summary(
-    *, merchant: Merchant, start: date, end: date, currency: str | None = None
+    *,
+    merchant: Merchant,
+    start: date,
+    end: date,
+    currency: str | None = None,
+    totals: Sequence[ProductTotal] | None = None,
 ) -> ReturnSummary:
     """The whole store's return rate by units and by value."""
-    t = _rows(SalesRollup, merchant, start, end, currency).aggregate(
-        sold_units=Sum("sold_units"),
-        returned_units=Sum("returned_units"),
-        sold_minor=Sum("sold_minor"),
-        returned_minor=Sum("returned_minor"),
-    )
-    sold, returned = t["sold_units"] or 0, t["returned_units"] or 0
-    sold_minor, returned_minor = t["sold_minor"] or 0, t["returned_minor"] or 0
+    rows = _totals(totals, merchant, start, end, currency)
+    sold, returned = sum(t.sold_units for t in rows), sum(t.returned_units for t in rows)
+    sold_minor = sum(t.sold_minor for t in rows)
+    returned_minor = sum(t.returned_minor for t in rows)
     return ReturnSummary(
         currency=currency or merchant.currency,
         sold_units=sold,
@@ -610,16 +661,20 @@ def flagged_products(
     end: date,
     thresholds: FlagThresholds | None = None,
     currency: str | None = None,
+    totals: Sequence[ProductTotal] | None = None,
 ) -> list[FlaggedProduct]:
     """Products returned significantly more often than their category (``rules.is_flagged``),
     the most certain first."""
     thresholds = thresholds or FlagThresholds()
-    per_product = list(
-        _rows(SalesRollup, merchant, start, end, currency)
-        .values("product_id", "category_id")
-        .annotate(sold=Sum("sold_units"), returned=Sum("returned_units"))
-        .order_by()
-    )
+    sums: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+    for t in _totals(totals, merchant, start, end, currency):
+        acc = sums[(t.product_id, t.category_id)]
+        acc[0] += t.sold_units
+        acc[1] += t.returned_units
+    per_product = [
+        {"product_id": p, "category_id": c, "sold": sold, "returned": returned}
+        for (p, c), (sold, returned) in sums.items()
+    ]
     by_category: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     store = [0, 0]
     for row in per_product:
@@ -672,16 +727,19 @@ class SupplierScorecard:
 
 
 def supplier_scorecards(
-    *, merchant: Merchant, start: date, end: date, currency: str | None = None
+    *,
+    merchant: Merchant,
+    start: date,
+    end: date,
+    currency: str | None = None,
+    totals: Sequence[ProductTotal] | None = None,
 ) -> list[SupplierScorecard]:
     """Per supplier: return rate and the share of returns that were the goods' fault."""
-    sales = {
-        r["supplier_id"]: (r["sold"], r["returned"])
-        for r in _rows(SalesRollup, merchant, start, end, currency)
-        .values("supplier_id")
-        .annotate(sold=Sum("sold_units"), returned=Sum("returned_units"))
-        .order_by()
-    }
+    sales_sums: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for t in _totals(totals, merchant, start, end, currency):
+        sales_sums[t.supplier_id][0] += t.sold_units
+        sales_sums[t.supplier_id][1] += t.returned_units
+    sales = {key: (sold, returned) for key, (sold, returned) in sales_sums.items()}
     reasons: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for r in (
         _rows(ReasonRollup, merchant, start, end, currency)

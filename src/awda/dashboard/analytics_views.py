@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -159,10 +159,18 @@ class Ask:
     lang: str
     options: FormatOptions
     reason: str = ""
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def merchant(self) -> Merchant:
         return self.staff.merchant
+
+    @property
+    def totals(self) -> Sequence[selectors.ProductTotal]:
+        """The period's sales per product, read once for every table of the page."""
+        if "totals" not in self.memo:
+            self.memo["totals"] = selectors.product_totals(**self.span)
+        return cast("Sequence[selectors.ProductTotal]", self.memo["totals"])
 
     @property
     def span(self) -> dict[str, Any]:
@@ -277,7 +285,8 @@ def _code_label(by: str) -> str:
 
 
 def rates_table(ask: Ask, by: selectors.Dimension, *, top: int, name: str) -> Table:
-    rows = selectors.return_rates(**ask.span, by=by, limit=top)
+    totals = None if by == "variant" else ask.totals
+    rows = selectors.return_rates(**ask.span, by=by, limit=top, totals=totals)
     table = Table(
         name=name,
         title=_dimension_title(by),
@@ -505,7 +514,7 @@ def transit_times_table(ask: Ask) -> Table:
 
 
 def flagged_table(ask: Ask) -> Table:
-    rows = selectors.flagged_products(**ask.span)[:FLAGGED_TOP]
+    rows = selectors.flagged_products(**ask.span, totals=ask.totals)[:FLAGGED_TOP]
     table = Table(
         name="flagged",
         title=_("Flagged products"),
@@ -551,7 +560,7 @@ def flagged_table(ask: Ask) -> Table:
 
 
 def suppliers_table(ask: Ask) -> Table:
-    cards = selectors.supplier_scorecards(**ask.span)
+    cards = selectors.supplier_scorecards(**ask.span, totals=ask.totals)
     table = Table(
         name="suppliers",
         title=_("Supplier scorecards"),
@@ -748,7 +757,7 @@ class Figure:
 
 
 def _figures(ask: Ask) -> list[Figure]:
-    summary = selectors.return_summary(**ask.span)
+    summary = selectors.return_summary(**ask.span, totals=ask.totals)
     mix = selectors.resolution_mix(**ask.span)
     costs = selectors.return_costs(**ask.span)
     returned, sold = ask.count(summary.returned_units), ask.count(summary.sold_units)
@@ -829,13 +838,13 @@ def _page(
     )
 
 
-def _ask(staff: Staff, period: Period, **extra: str) -> Ask:
+def _ask(staff: Staff, period: Period, reason: str = "") -> Ask:
     return Ask(
         staff=staff,
         period=period,
         lang=language(),
         options=FormatOptions.of(staff.merchant),
-        **extra,
+        reason=reason,
     )
 
 
