@@ -134,7 +134,7 @@ def test_yaml_with_an_unknown_field_is_refused_with_its_path():
 
     assert answer.status_code == 422
     page = answer.content.decode()
-    assert "defaults.window_dayz: unknown field; did you mean &#39;window_days&#39;?" in page
+    assert "defaults.window_dayz: Unknown field; did you mean &#39;window_days&#39;?" in page
     assert versions(m) == 1
 
 

@@ -26,6 +26,7 @@ from awda.api import (
 from awda.api.auth import ApiKeyAuth
 from awda.api.parser import AwdaParser
 from awda.core.errors import DomainError
+from awda.core.validation import reason
 from awda.policies.document import PolicyInvalid
 from awda.shipping.carriers.base import CarrierError
 
@@ -57,41 +58,6 @@ def _error(request: HttpRequest, status: int, body: dict[str, Any]) -> HttpRespo
     return api.create_response(request, body, status=status)
 
 
-def _reason(error: dict[str, Any]) -> str:
-    """A translated reason for a pydantic error, falling back to pydantic's own words."""
-    kind = str(error.get("type", ""))
-    known = {
-        "missing": _("This field is required."),
-        "extra_forbidden": _("This field is not allowed."),
-        "int_parsing": _("Must be a whole number."),
-        "int_type": _("Must be a whole number."),
-        "int_from_float": _("Must be a whole number."),
-        "bool_parsing": _("Must be true or false."),
-        "string_type": _("Must be text."),
-        "datetime_parsing": _("Must be a date and time (ISO 8601)."),
-        "datetime_from_date_parsing": _("Must be a date and time (ISO 8601)."),
-        "decimal_parsing": _("Must be a number."),
-        "enum": _("Must be one of: %(expected)s.")
-        % {"expected": (error.get("ctx") or {}).get("expected", "")},
-        "greater_than_equal": _("Must be at least %(limit)s.")
-        % {"limit": (error.get("ctx") or {}).get("ge", "")},
-        "less_than_equal": _("Must be at most %(limit)s.")
-        % {"limit": (error.get("ctx") or {}).get("le", "")},
-        "string_too_short": _("Too short."),
-        "string_too_long": _("Too long."),
-        "too_short": _("Needs at least %(limit)s item(s).")
-        % {"limit": (error.get("ctx") or {}).get("min_length", "")},
-        "too_long": _("Too many items."),
-        "string_pattern_mismatch": _("Not in the expected format."),
-        "json_invalid": _("The body is not valid JSON."),
-        "nul_character": _("Contains a character that isn't allowed."),
-        "model_attributes_type": _("Must be an object."),
-        "dict_type": _("Must be an object."),
-        "list_type": _("Must be a list."),
-    }
-    return str(known.get(kind) or error.get("msg", _("Not valid.")))
-
-
 def _field(loc: Any) -> str:
     parts = [str(p) for p in (loc or [])]
     # Ninja prefixes the location with where the value came from and the parameter name.
@@ -102,7 +68,7 @@ def _field(loc: Any) -> str:
 
 @api.exception_handler(ValidationError)
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    errors = [{"field": _field(e.get("loc")), "reason": _reason(e)} for e in exc.errors]
+    errors = [{"field": _field(e.get("loc")), "reason": reason(e)} for e in exc.errors]
     return _error(
         request,
         422,

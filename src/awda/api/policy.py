@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Body, Router, Schema
 
 from awda.api.auth import merchant_of
@@ -55,6 +56,6 @@ def put_policy_yaml(request: HttpRequest) -> PolicyOut:
     except UnicodeDecodeError:
         from awda.policies.document import PolicyError
 
-        raise PolicyInvalid([PolicyError("(document)", "The file is not UTF-8 text.")]) from None
+        raise PolicyInvalid([PolicyError("(document)", _("The file is not UTF-8 text."))]) from None
     replace_policy(merchant=merchant_of(request), document=load_policy_yaml(text))
     return _current(request)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
+from django.utils.translation import gettext as _
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -29,6 +30,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from awda.core import validation
 from awda.core.money import Money, known_currencies
 from awda.policies.presets import LEGAL_PRESETS, preset_code_for
 
@@ -135,7 +137,10 @@ class Conditions(_Model):
         ):
             low_value, high_value = getattr(self, low), getattr(self, high)
             if low_value is not None and high_value is not None and low_value > high_value:
-                errors.append(_error((high,), f"must not be below {low} ({low_value})", high_value))
+                message = _("must not be below %(field)s (%(value)s)")
+                errors.append(
+                    _error((high,), message % {"field": low, "value": low_value}, high_value)
+                )
         _raise_if(errors, "Conditions")
         return self
 
@@ -146,25 +151,29 @@ def _outcome_problems(values: Mapping[str, Any]) -> list[tuple[str, str, object]
     methods = values["methods"]
     if values["returnable"]:
         if not values["resolutions"]:
-            problems.append(("resolutions", "a returnable item needs at least one resolution", ()))
+            problems.append(
+                ("resolutions", _("a returnable item needs at least one resolution"), ())
+            )
         if not SHIPPING_METHODS.intersection(methods):
             problems.append(
                 (
                     "methods",
-                    "a returnable item needs at least one of label, qr_dropoff or pickup "
-                    "(keep_item only covers lines under the keep-item threshold)",
+                    _(
+                        "a returnable item needs at least one of label, qr_dropoff or pickup "
+                        "(keep_item only covers lines under the keep-item threshold)"
+                    ),
                     methods,
                 )
             )
     if "keep_item" in methods and values["keep_item_threshold_minor"] == 0:
         problems.append(
-            ("keep_item_threshold_minor", "the keep_item method needs a threshold above 0", 0)
+            ("keep_item_threshold_minor", _("the keep_item method needs a threshold above 0"), 0)
         )
     if values["instant_exchange"] and values["instant_exchange_max_minor"] == 0:
         problems.append(
             (
                 "instant_exchange_max_minor",
-                "an instant exchange needs a cap above 0 on the replacement's value",
+                _("an instant exchange needs a cap above 0 on the replacement's value"),
                 0,
             )
         )
@@ -172,7 +181,7 @@ def _outcome_problems(values: Mapping[str, Any]) -> list[tuple[str, str, object]
         problems.append(
             (
                 "exchange_scope",
-                "exchange is an allowed resolution, so the scope can't be 'none'",
+                _("exchange is an allowed resolution, so the scope can't be 'none'"),
                 "none",
             )
         )
@@ -265,7 +274,9 @@ class Rule(_Model):
     @model_validator(mode="after")
     def _sets_something(self) -> Rule:
         if not self.then.changes():
-            _raise_if([_error(("then",), "a rule must set at least one outcome field", {})], "Rule")
+            _raise_if(
+                [_error(("then",), _("a rule must set at least one outcome field"), {})], "Rule"
+            )
         return self
 
 
@@ -304,18 +315,21 @@ class PolicyDocument(_Model):
     @classmethod
     def _known_currency(cls, value: str) -> str:
         if value not in known_currencies():
-            raise PydanticCustomError("policy", "unknown ISO 4217 currency {code}", {"code": value})
+            raise PydanticCustomError(
+                "policy", _("unknown ISO 4217 currency %(code)s") % {"code": value}
+            )
         return value
 
     @field_validator("country")
     @classmethod
     def _known_preset(cls, value: str | None) -> str | None:
         if value is not None and preset_code_for(value) is None:
+            message = _(
+                "no legal preset for %(code)s; use one of %(known)s or an EU member state, "
+                "or leave it out"
+            )
             raise PydanticCustomError(
-                "policy",
-                "no legal preset for {code}; use one of {known} or an EU member state, "
-                "or leave it out",
-                {"code": value, "known": ", ".join(LEGAL_PRESETS)},
+                "policy", message % {"code": value, "known": ", ".join(LEGAL_PRESETS)}
             )
         return value
 
@@ -329,7 +343,8 @@ class PolicyDocument(_Model):
                 errors.append(
                     _error(
                         ("rules", index, "id"),
-                        f"duplicate rule id {rule.id!r} (also rules.{seen[rule.id]}.id)",
+                        _("duplicate rule id %(id)s (also rules.%(index)s.id)")
+                        % {"id": repr(rule.id), "index": seen[rule.id]},
                         rule.id,
                     )
                 )
@@ -339,7 +354,7 @@ class PolicyDocument(_Model):
             changes = rule.then.changes()
             for field, reason, value in _outcome_problems({**base, **changes}):
                 if field not in changes:
-                    reason += " (set it in this rule too)"
+                    reason = _("%(reason)s (set it in this rule too)") % {"reason": reason}
                 errors.append(_error(("rules", index, "then", field), reason, value))
         _raise_if(errors, "PolicyDocument")
         return self
@@ -378,20 +393,23 @@ _KNOWN_FIELDS = sorted({name for model in _MODELS for name in model.model_fields
 
 
 def _reason(error: Mapping[str, Any]) -> str:
+    """The error in the user's language; what was given is quoted for a plain value."""
     kind, loc, value = error["type"], error["loc"], error["input"]
     if kind == "extra_forbidden":
-        reason = "unknown field"
         if loc and isinstance(loc[-1], str):
             close = difflib.get_close_matches(loc[-1], _KNOWN_FIELDS, n=1)
             if close:
-                reason += f"; did you mean {close[0]!r}?"
-        return reason
-    if kind == "missing":
-        return "required field is missing"
-    reason = str(error["msg"])
-    if kind != "policy" and isinstance(value, str | int | float | Decimal):
-        reason += f" (got {value!r:.60})"
-    return reason
+                return _("Unknown field; did you mean %(name)s?") % {"name": repr(close[0])}
+        return _("Unknown field.")
+    if kind == "policy":
+        return str(error["msg"])  # ours, translated when raised
+    text = validation.reason(error)
+    if kind != "missing" and isinstance(value, str | int | float | Decimal):
+        text = _("%(reason)s (got %(value)s)") % {
+            "reason": text.rstrip("."),
+            "value": f"{value!r:.60}",
+        }
+    return text
 
 
 def errors_from_validation(exc: ValidationError) -> list[PolicyError]:
@@ -405,12 +423,19 @@ def errors_from_validation(exc: ValidationError) -> list[PolicyError]:
 def parse_policy(data: Mapping[str, Any]) -> PolicyDocument:
     """Validate plain data into a PolicyDocument, or raise PolicyInvalid listing every error."""
     if not isinstance(data, Mapping):
-        raise PolicyInvalid([PolicyError(DOCUMENT_FIELD, "a policy must be a mapping of fields")])
+        raise PolicyInvalid(
+            [PolicyError(DOCUMENT_FIELD, _("a policy must be a mapping of fields"))]
+        )
     version = data.get("schema_version", SCHEMA_VERSION)
     if version != SCHEMA_VERSION:
         # A newer document read by an older Awda should say so, not list every field.
         raise PolicyInvalid(
-            [PolicyError("schema_version", f"unsupported version {version!r}; expected 1")]
+            [
+                PolicyError(
+                    "schema_version",
+                    _("unsupported version %(version)s; expected 1") % {"version": repr(version)},
+                )
+            ]
         )
     try:
         return PolicyDocument.model_validate(dict(data))

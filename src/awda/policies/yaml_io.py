@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import yaml
+from django.utils.translation import gettext as _
 
 from awda.policies.document import (
     DOCUMENT_FIELD,
@@ -52,12 +53,12 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.Node) -> dict[Any, An
     assert isinstance(node, yaml.MappingNode)
     loader.flatten_mapping(node)
     seen: set[Any] = set()
-    for key_node, _ in node.value:
+    for key_node, _value in node.value:
         key = loader.construct_object(key_node)
         if key in seen:
             # PyYAML keeps the last of two equal keys; a policy must not lose a setting quietly.
             raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
+                None, None, _("duplicate key %(key)s") % {"key": repr(key)}, key_node.start_mark
             )
         seen.add(key)
     return loader.construct_mapping(node, deep=True)
@@ -96,12 +97,13 @@ _Dumper.add_representer(list, _represent_sequence)
 def _yaml_error(exc: yaml.YAMLError) -> PolicyError:
     if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
         mark = exc.problem_mark
-        problem = exc.problem or "malformed YAML"
+        problem = exc.problem or _("malformed YAML")
+        message = _("invalid YAML at line %(line)s, column %(column)s: %(problem)s")
         return PolicyError(
             DOCUMENT_FIELD,
-            f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}: {problem}",
+            message % {"line": mark.line + 1, "column": mark.column + 1, "problem": problem},
         )
-    return PolicyError(DOCUMENT_FIELD, f"invalid YAML: {exc}")
+    return PolicyError(DOCUMENT_FIELD, _("invalid YAML: %(error)s") % {"error": exc})
 
 
 def load_policy_yaml(text: str) -> PolicyDocument:
@@ -111,7 +113,7 @@ def load_policy_yaml(text: str) -> PolicyDocument:
     except yaml.YAMLError as exc:
         raise PolicyInvalid([_yaml_error(exc)]) from None
     if data is None:
-        raise PolicyInvalid([PolicyError(DOCUMENT_FIELD, "the file is empty")])
+        raise PolicyInvalid([PolicyError(DOCUMENT_FIELD, _("the file is empty"))])
     return parse_policy(data)
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -72,7 +73,7 @@ def test_misspelled_field_is_rejected_with_a_suggestion() -> None:
 
     [error] = errors_of(data)
 
-    assert error == PolicyError("defaults.windw_days", "unknown field; did you mean 'window_days'?")
+    assert error == PolicyError("defaults.windw_days", "Unknown field; did you mean 'window_days'?")
 
 
 def test_errors_point_at_the_dotted_path_of_the_field() -> None:
@@ -99,7 +100,7 @@ def test_missing_required_field_says_so() -> None:
     data = valid_data()
     del data["defaults"]["returnable"]
 
-    assert errors_of(data) == [PolicyError("defaults.returnable", "required field is missing")]
+    assert errors_of(data) == [PolicyError("defaults.returnable", "This field is required.")]
 
 
 def test_a_boolean_is_not_accepted_as_a_number_of_days() -> None:
@@ -363,3 +364,17 @@ def test_policy_document_is_the_pydantic_model_the_api_can_use() -> None:
 
     assert schema["additionalProperties"] is False
     assert "defaults" in schema["required"]
+
+
+def test_errors_are_in_the_users_language() -> None:
+    data = valid_data()
+    data["defaults"]["window_days"] = 400
+    data["defaults"]["windw_days"] = 10
+    del data["defaults"]["returnable"]
+
+    with translation.override("ar"):
+        reasons = {e.field: e.reason for e in errors_of(data)}
+
+    assert reasons["defaults.window_days"] == "يجب ألا تزيد القيمة على 365 (القيمة المُدخلة 400)"
+    assert reasons["defaults.windw_days"] == "حقل غير معروف؛ هل تقصد 'window_days'؟"
+    assert reasons["defaults.returnable"] == "هذا الحقل مطلوب."

@@ -44,7 +44,7 @@ def test_check_prints_one_line_per_error_and_exits_1(tmp_path: Path) -> None:
     assert exited.value.code == 1
     assert err.getvalue().splitlines() == [
         "currency: unknown ISO 4217 currency XYZ",
-        "defaults.window_days: Input should be less than or equal to 365 (got 400)",
+        "defaults.window_days: Must be at most 365 (got 400)",
     ]
 
 
