@@ -4,18 +4,11 @@ the page shows, as a spreadsheet opens them safely."""
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Iterable, Sequence
 
 from django.http import HttpResponse
 
-# A cell a spreadsheet would run as a formula: shown with a leading quote (numbers excepted).
-_FORMULA = re.compile(r"^[=+\-@\t\r]")
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
-
-
-def csv_cell(value: str) -> str:
-    return f"'{value}" if _FORMULA.match(value) and not _NUMBER.match(value) else value
+from awda.core.spreadsheet import guard_cell as csv_cell
 
 
 class _Echo:

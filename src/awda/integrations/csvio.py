@@ -35,6 +35,7 @@ from awda.catalog.models import Product, Variant
 from awda.catalog.services import ProductData, VariantData, upsert_product
 from awda.core.errors import DomainError
 from awda.core.money import Money, exponent
+from awda.core.spreadsheet import guard_cell, unguard_cell
 from awda.merchants.models import Merchant
 from awda.orders.importer import ImportFileInvalid, import_orders_csv
 from awda.orders.models import Order, OrderKind, OrderLine
@@ -160,11 +161,6 @@ _EXAMPLES: dict[str, Mapping[str, str]] = {
     },
 }
 
-# A cell a spreadsheet would run as a formula is written with a leading quote (numbers
-# excepted), as the dashboard's CSV downloads do; the import takes the quote off again.
-_FORMULA = re.compile(r"^[=+\-@\t\r]")
-_SIGNED_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
-_GUARDED = re.compile(r"^'[=+\-@\t\r]")
 # Arabic-Indic and Extended Arabic-Indic digits, and the Arabic decimal and thousands marks.
 _ARABIC_NUMERALS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹٫٬", "01234567890123456789.,")
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
@@ -275,10 +271,6 @@ def _delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
-def _unguard(cell: str) -> str:
-    return cell[1:] if _GUARDED.match(cell) else cell
-
-
 def _records(text: str) -> list[tuple[int, list[str]]]:
     """(first line number, cells) of every record, blank ones included, formula guards off."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
@@ -295,7 +287,7 @@ def _records(text: str) -> list[tuple[int, list[str]]]:
                 % {"line": reader.line_num, "error": exc},
                 field="file",
             ) from None
-        records.append((previous_end + 1, [_unguard(c) for c in cells]))
+        records.append((previous_end + 1, [unguard_cell(c) for c in cells]))
         previous_end = reader.line_num
 
 
@@ -763,12 +755,8 @@ def _same_product(product: Product, data: ProductData, currency: str) -> bool:
 # -- export ------------------------------------------------------------------------------------
 
 
-def _guard(value: str) -> str:
-    return f"'{value}" if _FORMULA.match(value) and not _SIGNED_NUMBER.match(value) else value
-
-
 def _row(values: Iterable[Any]) -> list[str]:
-    return [_guard("" if v is None else str(v)) for v in values]
+    return [guard_cell("" if v is None else str(v)) for v in values]
 
 
 def _money(minor: int, currency: str) -> str:

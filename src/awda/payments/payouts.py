@@ -35,6 +35,7 @@ from schwifty.exceptions import (
 )
 
 from awda.core.money import Money, exponent, sum_money
+from awda.core.spreadsheet import guard_cell
 
 Pain001Version = Literal["pain.001.001.09", "pain.001.001.03"]
 Charset = Literal["unicode", "latin"]
@@ -567,15 +568,6 @@ def render_pain001(
     return ('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n").encode("utf-8")
 
 
-# A cell starting with one of these is a formula to Excel and LibreOffice (CSV injection);
-# the full-width forms count too in East Asian builds of Excel.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
-
-
-def _cell(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
 def render_csv(batch: PayoutBatch) -> str:
     """The batch as CSV, one row per payment under a header row, or InvalidPayoutBatch.
 
@@ -592,13 +584,13 @@ def render_csv(batch: PayoutBatch) -> str:
     for line in batch.lines:
         writer.writerow(
             [
-                _cell(line.end_to_end_id),
-                _cell(_text(line.creditor_name, "unicode")),
+                guard_cell(line.end_to_end_id),
+                guard_cell(_text(line.creditor_name, "unicode")),
                 IBAN(line.creditor_iban).compact,
                 BIC(line.creditor_bic).compact if line.creditor_bic else "",
                 _decimal(line.amount_minor, line.currency),
                 line.currency,
-                _cell(_text(line.remittance, "unicode")),
+                guard_cell(_text(line.remittance, "unicode")),
             ]
         )
     return "\ufeff" + buffer.getvalue()
