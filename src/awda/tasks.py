@@ -7,7 +7,7 @@ outbox records each handler/event pair once), and jobs take ids, never objects.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
@@ -179,8 +179,14 @@ def email_store_credit(event: Event) -> None:
     )
     if ret is None or ret.customer_id != int(p["customer_id"]):
         return  # credit staff added by hand: no return to write about
-    code = ""
-    if p.get("account_opened") and ret.customer.email:
+    # A store that turns credit into Shopify gift cards: the card's code is the one to use
+    # (the wallet keeps nothing of this credit once the card is made).
+    code = stores.gift_card_for_credit(
+        merchant_id=ret.merchant_id,
+        reference=str(p["reference"]),
+        transaction_id=int(p["transaction_id"]),
+    )
+    if not code and p.get("account_opened") and ret.customer.email:
         # Codes are stored only as hashes, so the one made with the account reached nobody:
         # the shopper's code is made here, just before it is mailed. A retry after the mail
         # went out makes and mails another; the newest mail's code is the one that works.
@@ -362,6 +368,29 @@ def tag_order_in_store(event: Event) -> None:
 
 
 @outbox.outside_transaction
+def push_replacement_to_store(event: Event) -> None:
+    """An exchange's replacement order is made in the store it replaces an order of (a note
+    on the original where the store's API can't make it); a held one once it is released."""
+    stores.push_replacement_order(order_id=int(event.payload["order_id"]))
+
+
+@outbox.outside_transaction
+def push_credit_to_store(event: Event) -> None:
+    """Store credit becomes a Shopify gift card for connections that opted in."""
+    p = event.payload
+    expires = p.get("expires_at")
+    stores.push_store_credit(
+        merchant_id=int(event.merchant_id or 0),
+        account_id=int(p["account_id"]),
+        transaction_id=int(p["transaction_id"]),
+        amount_minor=int(p["amount_minor"]) + int(p.get("bonus_minor", 0)),
+        currency=str(p["currency"]),
+        reference=str(p.get("reference", "")),
+        expires_at=datetime.fromisoformat(expires) if expires else None,
+    )
+
+
+@outbox.outside_transaction
 def backfill_store_orders(event: Event) -> None:
     """Page through the store's orders of the last days and import each (idempotent)."""
     stores.backfill(
@@ -382,7 +411,7 @@ HANDLERS: Mapping[str, Sequence[Callable[[Event], None]]] = {
     "RefundNeedsReview": [hold_refused_refund],
     "GoodwillGranted": [email_goodwill],
     "BankTransferPaid": [note_transfer_paid, email_transfer_paid],
-    "StoreCreditGranted": [email_store_credit],
+    "StoreCreditGranted": [email_store_credit, push_credit_to_store],
     "StoreCreditExpiring": [email_credit_expiring],
     "LabelIssued": [email_shopper, text_shopper],
     "PickupScheduled": [email_shopper, text_shopper],
@@ -403,9 +432,11 @@ HANDLERS: Mapping[str, Sequence[Callable[[Event], None]]] = {
     "ExchangeDifferencePaid": [note_exchange_step, email_exchange_issued],
     "ExchangeCharged": [note_exchange_step],
     "ExchangeNeedsReview": [note_exchange_step],
-    # Store connectors (integrations): restocks back to the store, backfills. Not yet:
-    # ReplacementOrderCreated (the exchange's order in the store), store credit as gift cards.
+    # Store connectors (integrations): restocks back to the store, backfills, the exchange's
+    # order in the store (a held one once released), store credit as Shopify gift cards.
     "StockMoved": [push_restock_to_store],
+    "ReplacementOrderCreated": [push_replacement_to_store],
+    "ReplacementOrderReleased": [push_replacement_to_store],
     "StoreBackfillRequested": [backfill_store_orders],
     # Later issues subscribe here: payments (notifications.send_resolution_issued).
     "WebhookSubscriptionDisabled": [email_webhook_disabled],

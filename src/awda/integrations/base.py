@@ -16,7 +16,7 @@ import hmac
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any, Protocol
 
@@ -117,6 +117,73 @@ class NotePush:
     tags: Sequence[str] = ()
 
 
+@dataclass(frozen=True)
+class ReplacementLine:
+    """One item of an exchange's replacement, named by the store's own ids (``StoreVariant``)."""
+
+    sku: str
+    title: str
+    quantity: int
+    unit_price_minor: int
+    paid_minor: int  # what the line costs after the returned items' credit (0 when covered)
+    product_ref: str = ""
+    variant_ref: str = ""
+
+
+@dataclass(frozen=True)
+class ReplacementPush:
+    """An exchange's replacement order for the store to send: its items, how much the
+    returned items paid (``credit_minor``) and what the courier collects in cash."""
+
+    key: str  # Awda's idempotency key, written into the store's order to find it again
+    number: str  # Awda's replacement order number
+    original_ref: str  # the store's id of the order it replaces
+    original_number: str
+    currency: str
+    placed_at: datetime
+    total_minor: int
+    credit_minor: int
+    collect_minor: int
+    lines: Sequence[ReplacementLine]
+    customer_ref: str = ""  # the store's customer id, when the order came with one
+    email: str = ""
+    phone: str = ""
+    country: str = ""
+    shipping_address: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def note(self) -> str:
+        """What staff in the store read: which items to send, and what to collect."""
+        items = ", ".join(f"{line.sku or line.title} × {line.quantity}" for line in self.lines)
+        collect = (
+            f"; collect {format_minor(self.collect_minor, self.currency)} {self.currency}"
+            " on delivery"
+            if self.collect_minor
+            else "; nothing to collect"
+        )
+        return (
+            f"Awda exchange {self.number} for order {self.original_number}: send {items}"
+            f"{collect} ({self.key})"
+        )
+
+
+@dataclass(frozen=True)
+class GiftCardPush:
+    """Store credit Awda granted, issued as the store's own gift card (Shopify)."""
+
+    key: str
+    code: str  # 16 letters and digits, derived from the key (the same on a retry)
+    currency: str
+    amount_minor: int
+    reference: str  # the return (or grant) the credit came from
+    expires_on: date | None = None
+    customer_ref: str = ""
+
+    @property
+    def note(self) -> str:
+        return f"Awda store credit {self.reference} ({self.key})"
+
+
 class Connector(Protocol):
     """One store platform. Methods that call the store raise ``StoreError``."""
 
@@ -153,6 +220,15 @@ class Connector(Protocol):
 
     def push_note(self, push: NotePush) -> str:
         """Tag or annotate the order."""
+        ...
+
+    def find_replacement_order(self, push: ReplacementPush) -> str | None:
+        """What an earlier ``create_replacement_order`` under ``push.key`` left, if findable."""
+        ...
+
+    def create_replacement_order(self, push: ReplacementPush) -> str:
+        """The exchange's order in the store (or, where the store's API can't make one as
+        Awda priced it, a note on the original saying what to send); returns its id."""
         ...
 
     def close(self) -> None: ...

@@ -39,6 +39,7 @@ from awda.integrations.base import (
     MappedOrder,
     NotePush,
     RefundPush,
+    ReplacementPush,
     RestockPush,
     StoreError,
     VariantRef,
@@ -437,3 +438,14 @@ class MagentoConnector:
             },
         )
         return push.order_ref
+
+    def find_replacement_order(self, push: ReplacementPush) -> str | None:
+        return None  # a repeated comment is harmless
+
+    def create_replacement_order(self, push: ReplacementPush) -> str:
+        # Magento places orders from a quote (cart, items, shipping information, then place
+        # order), a flow Awda doesn't drive yet; saving an order through the order
+        # repository would write a row with no totals, stock or invoice behind it. Staff
+        # are told instead, in a comment on the original order.
+        self.push_note(NotePush(key=push.key, order_ref=push.original_ref, note=push.note))
+        return f"note:{push.original_ref}"

@@ -36,6 +36,7 @@ from awda.integrations.base import (
     MappedOrder,
     NotePush,
     RefundPush,
+    ReplacementPush,
     RestockPush,
     StoreError,
     VariantRef,
@@ -436,3 +437,19 @@ class SallaConnector:
             "POST", f"/orders/{push.order_ref}/histories", json={"note": push.note}
         ).json()
         return text((answer.get("data") or {}).get("id"), 80) or push.order_ref
+
+    def find_replacement_order(self, push: ReplacementPush) -> str | None:
+        answer = self.http.request("GET", f"/orders/{push.original_ref}/histories").json()
+        for row in answer.get("data") or []:
+            if push.key in str(row.get("note") or ""):
+                return f"note:{text(row.get('id'), 80)}"
+        return None
+
+    def create_replacement_order(self, push: ReplacementPush) -> str:
+        # Salla's POST /orders takes products at the store's prices and needs Salla's own
+        # courier, country and city ids; it can't make the order Awda priced (items paid by
+        # the returned ones). Staff are told instead, in the original order's history.
+        answer = self.http.request(
+            "POST", f"/orders/{push.original_ref}/histories", json={"note": push.note}
+        ).json()
+        return f"note:{text((answer.get('data') or {}).get('id'), 80) or push.original_ref}"

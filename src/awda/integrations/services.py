@@ -1,5 +1,6 @@
 """Store connection use cases: connect, take webhooks in, import orders, backfill, and push
-refunds, restocks and notes back to the store (the only code that writes these tables).
+refunds, restocks, notes, exchanges' replacement orders and gift cards back to the store
+(the only code that writes these tables).
 
 Store calls never run inside a transaction. Inbound: verify, store raw once, answer; a job
 maps and upserts. Outbound: each change to the store is a ``StorePush`` row claimed and
@@ -9,12 +10,15 @@ without first looking for its effect (a refund) or asking a person (a stock adju
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import logging
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings as django_settings
@@ -26,14 +30,18 @@ from django.utils.translation import gettext as _
 from awda.core import clock
 from awda.core.cache import LocalCache
 from awda.core.errors import DomainError, InvalidInput, NotFound
+from awda.core.money import Money
 from awda.core.outbox import record_event
 from awda.integrations.base import (
     Connector,
+    GiftCardPush,
     MalformedWebhook,
     MappedOrder,
     NotePush,
     RefundLine,
     RefundPush,
+    ReplacementLine,
+    ReplacementPush,
     RestockPush,
     StoreError,
     WebhookRejected,
@@ -54,10 +62,12 @@ from awda.integrations.shopify import ShopifyConnector
 from awda.integrations.woocommerce import WooCommerceConnector
 from awda.integrations.zid import REFUND_METHODS, ZidConnector
 from awda.merchants.models import Merchant
-from awda.orders.models import LineRefund, Order
-from awda.orders.services import upsert_order
+from awda.orders.models import LineRefund, Order, OrderKind, ReplacementStatus
+from awda.orders.services import mark_replacement_pushed, upsert_order
 from awda.payments.models import Refund
 from awda.returns.models import Return
+from awda.wallet import services as wallet
+from awda.wallet.models import CreditAccount
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +87,9 @@ REQUIRED: Mapping[str, tuple[str, ...]] = {
     Platform.MAGENTO: ("access_token",),
 }
 MAX_BACKFILL_DAYS = 365
+# Opt-in: store credit Awda grants becomes a Shopify gift card (the shopper spends it at
+# the store's checkout; the wallet hands the amount over).
+GIFT_CARD_SETTING = "credit_as_gift_card"
 
 
 # -- connections --------------------------------------------------------------------------
@@ -106,6 +119,19 @@ def connect_store(
             _("Missing credentials: %(keys)s.") % {"keys": ", ".join(missing)},
             field="credentials",
         )
+    settings = {str(k): str(v) for k, v in credentials.items()}
+    if GIFT_CARD_SETTING in settings:
+        flag = settings[GIFT_CARD_SETTING].strip().lower()
+        if flag not in ("true", "false"):
+            raise InvalidInput(
+                _("credit_as_gift_card is true or false."), field=f"credentials.{GIFT_CARD_SETTING}"
+            )
+        if flag == "true" and platform != Platform.SHOPIFY:
+            raise InvalidInput(
+                _("Only Shopify connections can turn store credit into gift cards."),
+                field=f"credentials.{GIFT_CARD_SETTING}",
+            )
+        settings[GIFT_CARD_SETTING] = flag
     if platform == Platform.ZID:
         webhook_secret = webhook_secret or secrets.token_urlsafe(24)
     elif not webhook_secret:
@@ -124,7 +150,7 @@ def connect_store(
             name=name.strip(),
             base_url=url,
             public_id=secrets.token_urlsafe(16),
-            credentials=json.dumps({str(k): str(v) for k, v in credentials.items()}),
+            credentials=json.dumps(settings),
             webhook_secret=webhook_secret,
         )
 
@@ -597,6 +623,227 @@ def note_return_in_store(*, return_id: int) -> StorePush | None:
     try:
         return _push(
             link.connection, key=push.key, kind="note", send=lambda: connector.push_note(push)
+        )
+    finally:
+        connector.close()
+
+
+def push_replacement_order(*, order_id: int) -> StorePush | None:
+    """An exchange's replacement order, made in the store the original came from (once).
+
+    Only a ``ready`` replacement goes: a held one waits for its difference to be paid
+    (``ReplacementOrderReleased`` calls this again), a cancelled one never goes. Where the
+    store's API can't make the order as Awda priced it, the connector leaves a note on the
+    original order saying what to send (Zid, Salla, Magento)."""
+    order = (
+        Order.objects.select_related("customer")
+        .filter(pk=order_id, kind=OrderKind.REPLACEMENT)
+        .first()
+    )
+    if order is None or order.replaces_id is None:
+        return None
+    if order.replacement_status not in (ReplacementStatus.READY, ReplacementStatus.PUSHED):
+        return None
+    link = _store_order(order.replaces_id)
+    if link is None:
+        return None  # the original isn't a store's order, or the store is disconnected
+    connection = link.connection
+    original = Order.objects.only("number").get(pk=order.replaces_id)
+    order_lines = list(order.lines.order_by("pk"))
+    refs = {
+        ref.sku: ref
+        for ref in StoreVariant.objects.filter(
+            connection=connection, sku__in=[line.sku for line in order_lines]
+        )
+    }
+    credit = order.exchange_credit_minor
+    lines = []
+    for line in order_lines:
+        # The returned items' credit pays the lines in order; what is left is paid (by
+        # link, or by the courier).
+        cost = line.paid_minor
+        covered = min(credit, cost)
+        credit -= covered
+        ref = refs.get(line.sku)
+        lines.append(
+            ReplacementLine(
+                sku=line.sku,
+                title=line.title_en,
+                quantity=line.quantity,
+                unit_price_minor=line.unit_price_minor,
+                paid_minor=cost - covered,
+                product_ref=ref.product_ref if ref else "",
+                variant_ref=ref.variant_ref if ref else "",
+            )
+        )
+    customer_ref = order.customer.external_id or ""
+    push = ReplacementPush(
+        key=f"awda-replacement-{order.pk}",
+        number=order.number,
+        original_ref=link.external_id,
+        original_number=original.number,
+        currency=order.currency,
+        placed_at=order.placed_at,
+        total_minor=order.total_minor,
+        credit_minor=order.exchange_credit_minor,
+        collect_minor=order.collect_on_delivery_minor,
+        lines=lines,
+        customer_ref=customer_ref.removeprefix(f"{connection.platform}:")
+        if customer_ref.startswith(f"{connection.platform}:")
+        else "",
+        email=order.customer.email,
+        phone=order.customer.phone,
+        country=order.shipping_country,
+        shipping_address={
+            **order.shipping_address,
+            "name": order.shipping_address.get("name") or order.customer.name,
+        },
+    )
+    connector = connector_for(connection)
+
+    def send() -> str:
+        if connection.platform in (Platform.SHOPIFY, Platform.WOOCOMMERCE):
+            unknown = [line.sku or line.title for line in lines if not line.product_ref]
+            if unknown:
+                raise StoreError(
+                    f"the store's product ids aren't known for {', '.join(unknown)} "
+                    "(no order with these SKUs was imported from this store)",
+                    code="unknown_variant",
+                )
+        return connector.create_replacement_order(push)
+
+    try:
+        row = _push(
+            connection,
+            key=push.key,
+            kind="replacement",
+            send=send,
+            lookup=lambda: connector.find_replacement_order(push),
+        )
+    finally:
+        connector.close()
+    if row.status == PushStatus.DONE:
+        # Handed to the store: it can no longer be withdrawn in Awda (a cancel that won the
+        # race leaves the order as it is, and the push for a person).
+        mark_replacement_pushed(order_id=order.pk)
+    return row
+
+
+def gift_card_code(key: str) -> str:
+    """The gift card's code for a push key: 16 letters and digits from an HMAC with the
+    site's secret, so a retry sends the same code (Shopify refuses a second card with it)
+    and a mail can show it again without Awda storing it."""
+    digest = hmac.new(django_settings.SECRET_KEY.encode(), key.encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest).decode().lower()[:16]
+
+
+def _gift_card_connection(merchant_id: int, reference: str) -> StoreConnection | None:
+    """The opted-in Shopify connection for credit granted under ``reference``: the store of
+    the return's order, else the merchant's only opted-in Shopify store."""
+    candidates = [
+        found
+        for found in StoreConnection.objects.filter(
+            merchant_id=merchant_id, platform=Platform.SHOPIFY, active=True
+        ).order_by("pk")
+        if json.loads(found.credentials or "{}").get(GIFT_CARD_SETTING) == "true"
+    ]
+    if not candidates:
+        return None
+    ret = Return.objects.filter(merchant_id=merchant_id, number=reference).first()
+    link = _store_order(ret.order_id) if ret is not None else None
+    if link is not None:
+        return next((c for c in candidates if c.pk == link.connection_id), None)
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def gift_card_for_credit(*, merchant_id: int, reference: str, transaction_id: int) -> str:
+    """The Shopify gift card code credit granted under ``reference`` becomes (the same code
+    ``push_store_credit`` sends), or "" when the credit stays in the Awda wallet: the mail
+    to the shopper gives this code instead of the wallet's."""
+    if _gift_card_connection(merchant_id, reference) is None:
+        return ""
+    return gift_card_code(f"awda-credit-{transaction_id}")
+
+
+def push_store_credit(
+    *,
+    merchant_id: int,
+    account_id: int,
+    transaction_id: int,
+    amount_minor: int,
+    currency: str,
+    reference: str,
+    expires_at: datetime | None,
+) -> StorePush | None:
+    """Store credit Awda granted, as a Shopify gift card, for connections that opted in
+    (``credit_as_gift_card``). The amount leaves the Awda wallet (a ledger adjustment) as
+    the card is made, so it can't be spent twice; a refusal puts it back."""
+    if amount_minor <= 0:
+        return None
+    connection = _gift_card_connection(merchant_id, reference)
+    if connection is None:
+        return None
+    account = CreditAccount.objects.select_related("merchant", "customer").get(
+        pk=account_id, merchant_id=merchant_id
+    )
+    customer = account.customer
+    key = f"awda-credit-{transaction_id}"  # as gift_card_for_credit
+    external = customer.external_id or ""
+    push = GiftCardPush(
+        key=key,
+        code=gift_card_code(key),
+        currency=currency,
+        amount_minor=amount_minor,
+        reference=reference,
+        expires_on=expires_at.date() if expires_at else None,
+        customer_ref=external.removeprefix("shopify:") if external.startswith("shopify:") else "",
+    )
+    connector = connector_for(connection)
+    if not isinstance(connector, ShopifyConnector):  # opted-in connections are Shopify's
+        connector.close()
+        return None
+
+    def send() -> str:
+        try:
+            wallet.adjust_store_credit(
+                merchant=account.merchant,
+                customer=customer,
+                amount=Money(-amount_minor, currency),
+                reason=f"issued as Shopify gift card ({key})",
+                actor="system",
+                idempotency_key=f"{key}-out",
+            )
+        except DomainError as error:
+            # Spent (or expired) before it could move: no card, a person decides.
+            raise StoreError(
+                f"the credit is no longer in the Awda wallet: {error.message!s}",
+                code="credit_spent",
+            ) from None
+        try:
+            return connector.create_gift_card(push)
+        except StoreError as exc:
+            if not exc.retryable:
+                wallet.adjust_store_credit(
+                    merchant=account.merchant,
+                    customer=customer,
+                    amount=Money(amount_minor, currency),
+                    reason=f"Shopify refused the gift card ({key}): credit put back",
+                    actor="system",
+                    idempotency_key=f"{key}-back",
+                    expires_at=expires_at if expires_at and expires_at > clock.now() else None,
+                )
+                raise StoreError(
+                    f"{exc} (the credit is back in the Awda wallet)", code=exc.code
+                ) from None
+            raise
+
+    try:
+        return _push(
+            connection,
+            key=key,
+            kind="gift_card",
+            send=send,
+            lookup=lambda: connector.find_gift_card(push),
         )
     finally:
         connector.close()

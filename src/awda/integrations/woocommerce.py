@@ -10,7 +10,7 @@ resource in ``{"data": …}``; both shapes are read.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +24,7 @@ from awda.integrations.base import (
     MappedOrder,
     NotePush,
     RefundPush,
+    ReplacementPush,
     RestockPush,
     StoreError,
     VariantRef,
@@ -362,3 +363,88 @@ class WooCommerceConnector:
             json={"note": push.note, "customer_note": False},
         )
         return str(_unwrap(response.json()).get("id", ""))
+
+    def find_replacement_order(self, push: ReplacementPush) -> str | None:
+        # The list can't filter by meta data: read the orders made since the replacement
+        # was (an hour earlier for clock skew) and find the key Awda wrote into them.
+        page = 1
+        while True:
+            response = self.http.request(
+                "GET",
+                f"{API}/orders",
+                params={
+                    "after": (push.placed_at - timedelta(hours=1)).isoformat(),
+                    "per_page": 100,
+                    "page": page,
+                },
+            )
+            orders = _unwrap(response.json()) or []
+            for order in orders:
+                meta = {m.get("key"): m.get("value") for m in order.get("meta_data") or []}
+                if meta.get("awda_key") == push.key:
+                    return str(order.get("id"))
+            pages = response.headers.get("x-wp-totalpages", "")
+            if not orders or not pages.isdigit() or page >= int(pages):
+                return None
+            page += 1
+
+    def create_replacement_order(self, push: ReplacementPush) -> str:
+        # set_paid when nothing is left to collect (the returned items, and a difference
+        # paid by link, covered it); the credit is each line's subtotal − total.
+        address = push.shipping_address
+        body: dict[str, Any] = {
+            "status": "processing",
+            "set_paid": not push.collect_minor,
+            "currency": push.currency,
+            "line_items": [
+                {
+                    "product_id": int(line.product_ref)
+                    if line.product_ref.isdigit()
+                    else line.product_ref,
+                    **(
+                        {
+                            "variation_id": int(line.variant_ref)
+                            if line.variant_ref.isdigit()
+                            else line.variant_ref
+                        }
+                        if line.variant_ref
+                        else {}
+                    ),
+                    "quantity": line.quantity,
+                    "subtotal": format_minor(line.unit_price_minor * line.quantity, push.currency),
+                    "total": format_minor(line.paid_minor, push.currency),
+                }
+                for line in push.lines
+            ],
+            "meta_data": [
+                {"key": "awda_order", "value": push.number},
+                {"key": "awda_replaces", "value": push.original_number},
+                {"key": "awda_key", "value": push.key},
+            ],
+        }
+        if push.collect_minor:
+            body["payment_method"] = "cod"
+            body["payment_method_title"] = "Cash on delivery"
+        if push.customer_ref.isdigit():
+            body["customer_id"] = int(push.customer_ref)
+        if address:
+            first, _space, last = address.get("name", "").partition(" ")
+            body["shipping"] = {
+                key: value
+                for key, value in (
+                    ("first_name", first),
+                    ("last_name", last),
+                    ("address_1", address.get("line1", "")),
+                    ("address_2", address.get("line2", "")),
+                    ("city", address.get("city", "")),
+                    ("state", address.get("region", "")),
+                    ("postcode", address.get("postcode", "")),
+                    ("country", push.country),
+                )
+                if value
+            }
+        response = self.http.request("POST", f"{API}/orders", json=body)
+        created = _unwrap(response.json())
+        if not isinstance(created, dict) or not created.get("id"):
+            raise StoreError("WooCommerce answered without the order's id", code="refused")
+        return str(created["id"])

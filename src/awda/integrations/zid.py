@@ -33,6 +33,7 @@ from awda.integrations.base import (
     MappedOrder,
     NotePush,
     RefundPush,
+    ReplacementPush,
     RestockPush,
     StoreError,
     VariantRef,
@@ -386,3 +387,24 @@ class ZidConnector:
             json={"comment": push.note[:100]},
         )
         return push.order_ref
+
+    def find_replacement_order(self, push: ReplacementPush) -> str | None:
+        return None  # comments can't be read back; a repeated note is harmless
+
+    def create_replacement_order(self, push: ReplacementPush) -> str:
+        # Zid documents an order creation call, but it prices products by SKU at the
+        # store's own prices and needs Zid's shipping and payment method ids; it can't make
+        # the order Awda priced (items paid by the returned ones). Staff are told instead,
+        # in a comment on the original order (100 characters: the items first).
+        items = ", ".join(f"{line.sku or line.title}×{line.quantity}" for line in push.lines)
+        collect = (
+            f" COD {format_minor(push.collect_minor, push.currency)}" if push.collect_minor else ""
+        )
+        self.push_note(
+            NotePush(
+                key=push.key,
+                order_ref=push.original_ref,
+                note=f"Awda exchange {push.number}: send {items}{collect}",
+            )
+        )
+        return f"note:{push.original_ref}"

@@ -711,6 +711,16 @@ def release_replacement_order(*, order_id: int, payment: PaymentData | None = No
         return True
 
 
+def mark_replacement_pushed(*, order_id: int) -> bool:
+    """The store has the replacement now: it can no longer be withdrawn in Awda. False when
+    it wasn't ready (a cancel that won the race leaves it as it is)."""
+    return bool(
+        Order.objects.filter(
+            pk=order_id, kind=OrderKind.REPLACEMENT, replacement_status=ReplacementStatus.READY
+        ).update(replacement_status=ReplacementStatus.PUSHED, updated_at=clock.now())
+    )
+
+
 def cancel_replacement_order(*, order_id: int) -> bool:
     """Withdraw a replacement the store hasn't been sent yet; False when it can't be."""
     with transaction.atomic():
