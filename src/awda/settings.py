@@ -361,6 +361,8 @@ AWDA_API_PAGE_SIZE_MAX = 200
 # made the change and within this many seconds in every other. 0 turns the caches off.
 AWDA_LOCAL_CACHE_SECONDS = float(os.environ.get("AWDA_LOCAL_CACHE_SECONDS", "5"))
 AWDA_PUBLIC_URL = os.environ.get("AWDA_PUBLIC_URL", "http://127.0.0.1:8000")
+AWDA_SHOPIFY_CLIENT_ID = os.environ.get("AWDA_SHOPIFY_CLIENT_ID", "")
+AWDA_SHOPIFY_CLIENT_SECRET = os.environ.get("AWDA_SHOPIFY_CLIENT_SECRET", "")
 
 # -- shopper portal --------------------------------------------------------------------------
 # Signed order links in e-mails stay valid this many days.

@@ -19,11 +19,32 @@ from awda.returns.schemas import (
     ReturnSummaryOut,
     SettleIn,
 )
+from awda.support.services import open_return_for_integration
+from awda.webhooks.schemas import ErrorOut, InvalidInputOut
 
 router = Router(tags=["returns"])
 
 
-@router.post("", response={201: ReturnOut, 200: ReturnOut}, summary="Create a return")
+@router.post(
+    "",
+    response={
+        201: ReturnOut,
+        200: ReturnOut,
+        401: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        422: InvalidInputOut,
+    },
+    summary="Create a return",
+    description="201 the return; 200 with the first answer when the idempotency key was used "
+    "already. 404 `not_found`: no such order or line. 422: the policy refuses it (`code` "
+    "`window_expired`, `final_sale`, `resolution_not_allowed`, `method_not_allowed`, ... with "
+    "the `field`), or `quantity_exceeds_returnable`, `unknown_reason`, `invalid_input`. With "
+    "`override_reason` the policy's refusals are set aside (not the units delivered, the "
+    "reasons or the exchange's product): the return is approved at once, the reason is on its "
+    "timeline (`policy_overridden`) and in the audit log; a blank reason is a 422 "
+    "`invalid_input` with `field` `override_reason`.",
+)
 def create_return(request: HttpRequest, payload: ReturnIn) -> Status:
     merchant = merchant_of(request)
     key = payload.idempotency_key or request.headers.get("Idempotency-Key") or None
@@ -32,10 +53,22 @@ def create_return(request: HttpRequest, payload: ReturnIn) -> Status:
         if existing is not None:
             # A retry of a request that already succeeded: same answer, nothing new created.
             return Status(200, ReturnOut.from_orm(existing))
+    items = [i.to_request() for i in payload.items]
+    if payload.override_reason is not None:
+        ret = open_return_for_integration(
+            merchant=merchant,
+            order_number=payload.order_number,
+            items=items,
+            method=payload.method,
+            reason=payload.override_reason,
+            language=payload.language,
+            idempotency_key=key,
+        )
+        return Status(201, ReturnOut.from_orm(ret))
     ret = services.request_return(
         merchant=merchant,
         order_number=payload.order_number,
-        items=[i.to_request() for i in payload.items],
+        items=items,
         method=payload.method,
         language=payload.language,
         channel="api",

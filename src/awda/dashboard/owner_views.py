@@ -175,6 +175,7 @@ def action_labels() -> dict[str, str]:
         "customer_note_added": _("Note added"),
         "return_approved": _("Return approved"),
         "return_rejected": _("Return rejected"),
+        "policy_override": _("Return opened despite the policy"),
         "RefundIssued": _("Refund issued"),
         "RefundFailed": _("Refund failed"),
         "BankPayoutRequested": _("Bank transfer requested"),

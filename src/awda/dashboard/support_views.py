@@ -38,7 +38,7 @@ from awda.dashboard.access import SUPPORT_ROLES, Staff, staff_page
 from awda.dashboard.pages import context, language
 from awda.exchanges.models import Exchange, ExchangeStatus
 from awda.merchants.models import Merchant, StaffMembership, StaffRole
-from awda.orders.models import OrderLine
+from awda.orders.models import Order, OrderLine
 from awda.payments.models import BankPayout, PayoutStatus, Refund, RefundStatus
 from awda.returns.models import (
     Condition,
@@ -52,6 +52,7 @@ from awda.returns.models import (
 )
 from awda.returns.rules import allowed_actions
 from awda.returns.selectors import get_return, money_by_resolution, reason_labels
+from awda.returns.services import POLICY_OVERRIDDEN, ItemRequest
 from awda.shipping.models import Shipment, TrackingEvent
 from awda.support.models import CustomerNote, GoodwillGrant, GoodwillKind, GoodwillStatus
 from awda.support.selectors import (
@@ -63,12 +64,18 @@ from awda.support.selectors import (
     goodwill_budget,
     returns_queue,
 )
-from awda.support.services import add_customer_note, decide_returns, grant_goodwill
+from awda.support.services import (
+    add_customer_note,
+    decide_returns,
+    grant_goodwill,
+    open_return_with_override,
+)
 from awda.wallet.models import LedgerEntry, LedgerTransaction, TransactionKind
 
 MAX_QUERY = 200
 MAX_REASON = 500
 MAX_NOTE = 5000
+MAX_OVERRIDE_REASON = 1000
 QUEUE_PAGE_SIZE = 50
 MAX_AGE_DAYS = 3650
 # An amount no goodwill gesture reaches: a typo of extra zeros is refused, not granted.
@@ -246,7 +253,7 @@ class GoodwillForm:
         elif len(values["reason"]) > MAX_REASON:
             form.errors["reason"] = _("Keep the reason under %(n)s characters.") % {"n": MAX_REASON}
         if values["kind"] == GoodwillKind.PARTIAL_REFUND:
-            if values["order"].isdigit():
+            if values["order"].isdecimal():
                 form.order_id = int(values["order"])
             else:
                 form.errors["order"] = _("Choose the order to refund.")
@@ -288,7 +295,7 @@ def _notice(staff: Staff, customer_id: int, query: QueryDict) -> str:
     """The sentence the page opens with after an action (read back from the database)."""
     merchant = staff.merchant
     granted = query.get("granted", "")
-    if granted.isdigit():
+    if granted.isdecimal():
         grant = (
             GoodwillGrant.objects.for_merchant(merchant)
             .filter(pk=int(granted), customer_id=customer_id)
@@ -307,7 +314,7 @@ def _notice(staff: Staff, customer_id: int, query: QueryDict) -> str:
                     "amount": amount
                 }
             return _("Free-shipping code %(code)s granted.") % {"code": grant.code}
-    if query.get("noted", "").isdigit():
+    if query.get("noted", "").isdecimal():
         return _("Note added.")
     return ""
 
@@ -321,6 +328,7 @@ def _customer_page(
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
     note: str = "",
+    override: OverrideForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     merchant = staff.merchant
@@ -350,9 +358,14 @@ def _customer_page(
             note_text=note,
             errors=errors or {},
             notice=_notice(staff, history.customer.pk, request.GET) if status == 200 else "",
+            opened=_opened(staff, history, request.GET) if status == 200 else None,
             kinds=GoodwillKind.choices,
             labels=enum_labels(),
             currency=merchant.currency,
+            override=override,
+            override_reasons=_reason_options(merchant),
+            resolutions=Resolution.choices,
+            methods=ReturnMethod.choices,
         ),
         status=status,
     )
@@ -407,6 +420,134 @@ def grant(request: HttpRequest, staff: Staff, customer_id: int) -> HttpResponse:
     )
 
 
+# -- a return despite the policy ------------------------------------------------------------
+
+
+@dataclass
+class OverrideForm:
+    """One order's "open a return despite the policy" form: as typed, and what it means."""
+
+    order_id: int
+    values: dict[str, Any]
+    errors: dict[str, str] = field(default_factory=dict)
+    items: list[ItemRequest] = field(default_factory=list)
+    line_ids: list[int] = field(default_factory=list)  # the ticked lines, as ``items``
+
+    @classmethod
+    def parse(cls, data: QueryDict, order: Order, reasons: dict[str, str]) -> OverrideForm:
+        lines = list(order.lines.all())
+        ticked = set(data.getlist("line"))
+        form = cls(order_id=order.pk, values={"line": ticked})
+        for name in ("method", "why"):
+            form.values[name] = data.get(name, "").strip()
+        for line in [line for line in lines if str(line.pk) in ticked]:
+            names = {n: f"{n}-{line.pk}" for n in ("qty", "reason", "resolution", "sku")}
+            for name in names.values():
+                form.values[name] = data.get(name, "").strip()[:80]
+            qty = form.values[names["qty"]].translate(_DIGITS)
+            # Beyond the units left to return the service answers, with how many are left.
+            if not qty.isdecimal() or int(qty) < 1:
+                form.errors[names["qty"]] = _("Quantity must be at least 1.")
+            if form.values[names["reason"]] not in reasons:
+                form.errors[names["reason"]] = _("Choose a reason.")
+            if form.values[names["resolution"]] not in Resolution.values:
+                form.errors[names["resolution"]] = _("Unknown resolution.")
+            if not form.errors.keys() & set(names.values()):
+                form.line_ids.append(line.pk)
+                form.items.append(
+                    ItemRequest(
+                        line_ref=line.line_ref,
+                        quantity=int(qty),
+                        reason=form.values[names["reason"]],
+                        resolution=form.values[names["resolution"]],
+                        exchange_sku=form.values[names["sku"]] or None,
+                    )
+                )
+        if not ticked & {str(line.pk) for line in lines}:
+            form.errors["lines"] = _("Choose at least one item to return.")
+        if form.values["method"] not in ReturnMethod.values:
+            form.errors["method"] = _("Unknown return method.")
+        if not form.values["why"]:
+            form.errors["why"] = _("Say why the policy is set aside.")
+        elif len(form.values["why"]) > MAX_OVERRIDE_REASON:
+            form.errors["why"] = _("Keep the reason under %(n)s characters.") % {
+                "n": MAX_OVERRIDE_REASON
+            }
+        return form
+
+    def place(self, error: DomainError) -> None:
+        """Put a service's refusal next to the field it is about (``items.<i>.<name>``)."""
+        parts = (error.field or "").split(".")
+        names = {"quantity": "qty", "reason": "reason", "sub_reason": "reason"}
+        names |= {"resolution": "resolution", "exchange_sku": "sku", "line_ref": "line"}
+        name = "lines"
+        if len(parts) == 3 and parts[1].isdecimal() and int(parts[1]) < len(self.line_ids):
+            name = f"{names.get(parts[2], 'line')}-{self.line_ids[int(parts[1])]}"
+        elif error.field in ("method", "override_reason"):
+            name = "method" if error.field == "method" else "why"
+        self.errors[name] = str(error.message)
+
+
+@dataclass(frozen=True)
+class ReasonOption:
+    code: str
+    label: str
+    sub: bool  # a sub-reason, shown under its parent
+
+
+def _reason_options(merchant: Merchant) -> list[ReasonOption]:
+    arabic = language() == "ar"
+    return [
+        ReasonOption(
+            r.code, r.label_ar if arabic and r.label_ar else r.label_en, r.parent_code is not None
+        )
+        for r in reason_labels(merchant=merchant)
+    ]
+
+
+def _opened(staff: Staff, history: CustomerHistory, query: QueryDict) -> Return | None:
+    """The return just opened despite the policy, read back for the notice (this customer's)."""
+    number = query.get("opened", "")[:40]
+    if not number:
+        return None
+    return (
+        Return.objects.for_merchant(staff.merchant)
+        .filter(number=number, customer_id=history.customer.pk)
+        .first()
+    )
+
+
+@require_POST
+@staff_page(*SUPPORT_ROLES)
+def override_policy(request: HttpRequest, staff: Staff, customer_id: int) -> HttpResponse:
+    """Open a return for one of the customer's orders although the policy refuses it, with
+    the agent's reason (approved at once, on its timeline and in the audit log)."""
+    history = _history_or_404(staff, customer_id)
+    order_id = request.POST.get("order", "")
+    order = next((o for o in history.orders if str(o.pk) == order_id), None)
+    if order is None:
+        raise Http404("no such order of this customer")
+    member = acting_member(staff)
+    form = OverrideForm.parse(request.POST, order, _reasons(staff.merchant))
+    status = 422
+    if not form.errors:
+        try:
+            ret = open_return_with_override(
+                merchant=staff.merchant,
+                actor=member,
+                order_number=order.number,
+                items=form.items,
+                method=form.values["method"],
+                reason=form.values["why"],
+            )
+        except DomainError as error:
+            form.place(error)
+            status = error.status
+        else:
+            return HttpResponseRedirect(_customer_url(staff, customer_id, opened=ret.number))
+    return _customer_page(request, staff, history, member, override=form, status=status)
+
+
 @require_POST
 @staff_page(*SUPPORT_ROLES)
 def add_note(request: HttpRequest, staff: Staff, customer_id: int) -> HttpResponse:
@@ -458,7 +599,7 @@ def _queue_form(data: QueryDict, merchant: Merchant, reasons: dict[str, str]) ->
     method = method if method in ReturnMethod.values else ""
     carrier = data.get("carrier", "")[:40]
     older = data.get("older", "").strip().translate(_DIGITS)
-    older_days = min(int(older), MAX_AGE_DAYS) if older.isdigit() else None
+    older_days = min(int(older), MAX_AGE_DAYS) if older.isdecimal() else None
     risky = data.get("risky") == "1"
     search = data.get("q", "").strip()[:MAX_QUERY]
     values = {
@@ -601,6 +742,20 @@ def timeline_labels() -> dict[str, str]:
         "exchange_issued": _("Exchange issued"),
         "instant_exchange_declined": _("Instant exchange declined"),
         "unknown_parcel_matched": _("Unknown parcel matched to this return"),
+        POLICY_OVERRIDDEN: _("Opened despite the policy"),
+    }
+
+
+def overridden_labels() -> dict[str, str]:
+    """What an override set aside (the policy's refusal codes), in the page's language."""
+    return {
+        "window_expired": _("the return window had closed"),
+        "final_sale": _("final sale"),
+        "not_returnable": _("not returnable"),
+        "not_delivered": _("not delivered"),
+        "resolution_not_allowed": _("a resolution the policy doesn't offer"),
+        "method_not_allowed": _("a return method the policy doesn't offer"),
+        "exchange_not_allowed": _("an exchange the policy doesn't offer"),
     }
 
 
@@ -697,6 +852,8 @@ def _return_page(
             ),
             actions=actions,
             timeline_labels=timeline_labels(),
+            overridden_labels=overridden_labels(),
+            line_titles={row.item.order_line.line_ref: row.title for row in rows},
             done=done if done in ("approved", "rejected") else "",
             errors=errors or {},
             reason=reason,

@@ -5,6 +5,7 @@ from django.urls import path
 
 from awda.dashboard import (
     analytics_views,
+    connect_views,
     owner_views,
     policy_views,
     station,
@@ -44,6 +45,11 @@ urlpatterns = [
         support_views.add_note,
         name="customer-note",
     ),
+    path(
+        "<slug:store>/customers/<int:customer_id>/override/",
+        support_views.override_policy,
+        name="override-policy",
+    ),
     path("<slug:store>/returns/", support_views.queue, name="queue"),
     path("<slug:store>/returns/decide/", support_views.decide_many, name="queue-decide"),
     path("<slug:store>/returns/<str:number>/", support_views.return_detail, name="return"),
@@ -81,5 +87,12 @@ urlpatterns = [
         "<slug:store>/analytics/<slug:table>.csv",
         analytics_views.table_csv,
         name="analytics-csv",
+    ),
+    # The owner's store connections (Shopify's OAuth sends the owner back to the callback).
+    path("<slug:store>/connections/", connect_views.connections, name="connections"),
+    path(
+        "<slug:store>/connections/shopify/callback/",
+        connect_views.shopify_callback,
+        name="shopify-callback",
     ),
 ]

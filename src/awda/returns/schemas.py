@@ -38,6 +38,9 @@ class ReturnIn(_In):
     method: ReturnMethod
     language: str = Field(default="en", pattern="^(ar|en)$")
     idempotency_key: str | None = Field(default=None, min_length=8, max_length=80)
+    # Opens the return although the policy refuses it (window, final sale, a resolution or
+    # method it doesn't offer): approved at once, this reason on its timeline and audited.
+    override_reason: str | None = Field(default=None, max_length=1000)
 
 
 class RejectIn(_In):

@@ -4,7 +4,7 @@ a timeline entry and outbox events; nothing else writes a return's status."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -75,6 +75,19 @@ class ItemRequest:
     resolution: str = Resolution.REFUND
     exchange_sku: str | None = None
     photo_ids: tuple[int, ...] = ()  # uploaded beforehand (returns.photos.store_photo)
+
+
+@dataclass(frozen=True)
+class PolicyOverride:
+    """A person's decision to open a return the policy refuses, and why (on its timeline)."""
+
+    actor: str
+    reason: str
+
+
+# The timeline entry of an override; its data lists what was set aside on each line.
+POLICY_OVERRIDDEN = "policy_overridden"
+_MAX_OVERRIDE_REASON = 1000
 
 
 @dataclass(frozen=True)
@@ -244,10 +257,37 @@ def _normalise_reasons(merchant: Merchant, items: Sequence[ItemRequest]) -> list
     return result
 
 
-def _check_decision(i: int, item: ItemRequest, line: LineSnapshot, decision: LineDecision) -> None:
+def _validate_override(override: PolicyOverride | None) -> None:
+    if override is None:
+        return
+    if not override.reason.strip():
+        raise InvalidInput(_("Say why the policy is set aside."), field="override_reason")
+    if len(override.reason) > _MAX_OVERRIDE_REASON:
+        raise InvalidInput(
+            _("Keep the reason under %(n)s characters.") % {"n": _MAX_OVERRIDE_REASON},
+            field="override_reason",
+        )
+
+
+def _refuse(error: DomainError, waived: list[str] | None) -> None:
+    """Raise a refusal of the policy's, or, under an override, note its code instead."""
+    if waived is None:
+        raise error
+    waived.append(error.code)
+
+
+def _check_decision(
+    i: int,
+    item: ItemRequest,
+    line: LineSnapshot,
+    decision: LineDecision,
+    waived: list[str] | None = None,
+) -> None:
     if not decision.returnable:
         error = errors.BLOCKING_ERRORS.get(decision.blocking or "", errors.NotReturnable)
-        raise error(field=f"items.{i}.line_ref", details={"line_ref": line.line_ref})
+        _refuse(error(field=f"items.{i}.line_ref", details={"line_ref": line.line_ref}), waived)
+    # More units than arrived and aren't already returned is refused even under an
+    # override: those units don't exist to send back (the CHECK on the line says so too).
     available = line.delivered_quantity - line.returned_quantity
     if item.quantity > available:
         raise errors.QuantityExceedsReturnable(
@@ -259,29 +299,43 @@ def _check_decision(i: int, item: ItemRequest, line: LineSnapshot, decision: Lin
             },
         )
     if item.resolution not in decision.outcome.resolutions:
-        raise errors.ResolutionNotAllowed(
-            field=f"items.{i}.resolution",
-            details={"allowed": list(decision.outcome.resolutions)},
+        _refuse(
+            errors.ResolutionNotAllowed(
+                field=f"items.{i}.resolution",
+                details={"allowed": list(decision.outcome.resolutions)},
+            ),
+            waived,
         )
 
 
 def _exchange_variant(
-    merchant: Merchant, i: int, item: ItemRequest, line: LineSnapshot, decision: LineDecision
+    merchant: Merchant,
+    i: int,
+    item: ItemRequest,
+    line: LineSnapshot,
+    decision: LineDecision,
+    waived: list[str] | None = None,
 ) -> Variant | None:
     if item.resolution != Resolution.EXCHANGE:
         return None
     scope = decision.outcome.exchange_scope
-    if scope == "none" or not item.exchange_sku:
+    if not item.exchange_sku:
         raise errors.ExchangeNotAllowed(field=f"items.{i}.exchange_sku")
+    if scope == "none":
+        _refuse(errors.ExchangeNotAllowed(field=f"items.{i}.exchange_sku"), waived)
+    # An override sets the policy's scope aside, never the catalogue: the SKU must exist.
     variant = Variant.objects.for_merchant(merchant).filter(sku=item.exchange_sku).first()
     if variant is None:
         raise errors.ExchangeNotAllowed(
             _("Unknown product for the exchange."), field=f"items.{i}.exchange_sku"
         )
     if scope == "same_product" and variant.product_id != line.product_id:
-        raise errors.ExchangeNotAllowed(
-            _("Exchanges are for another size or colour of the same product."),
-            field=f"items.{i}.exchange_sku",
+        _refuse(
+            errors.ExchangeNotAllowed(
+                _("Exchanges are for another size or colour of the same product."),
+                field=f"items.{i}.exchange_sku",
+            ),
+            waived,
         )
     return variant
 
@@ -357,6 +411,8 @@ class ReturnPlan:
     photos_missing: bool
     expiry_days: int
     refund_timing: str
+    # Under an override: each line's refusals that were set aside (error codes), in order.
+    overridden: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def _plan(
@@ -367,26 +423,35 @@ def _plan(
     method: str,
     *,
     now: datetime,
+    override: bool = False,
 ) -> ReturnPlan:
+    """With ``override`` the policy's refusals (not returnable, a resolution or method it
+    doesn't offer) are noted per line instead of raised; its terms still price the return."""
     version, policy = active_compiled_policy(merchant=merchant)
     order_facts, line_facts = facts_for_order(order, list(lines.values()))
     decisions: dict[str, LineDecision] = {}
     exchange_variants: dict[str, Variant | None] = {}
+    waived: dict[str, list[str]] | None = {} if override else None
     for i, item in enumerate(items):
         line = lines[item.line_ref]
         decision = evaluate_line(
             policy, order_facts, line_facts[line.id], now=now, reason=item.reason
         )
-        _check_decision(i, item, line, decision)
+        codes = None if waived is None else waived.setdefault(item.line_ref, [])
+        _check_decision(i, item, line, decision, codes)
         decisions[item.line_ref] = decision
-        exchange_variants[item.line_ref] = _exchange_variant(merchant, i, item, line, decision)
-    for decision in decisions.values():
-        if method not in decision.outcome.methods:
-            raise errors.MethodNotAllowed(
-                field="method", details={"allowed": list(decision.outcome.methods)}
+        exchange_variants[item.line_ref] = _exchange_variant(
+            merchant, i, item, line, decision, codes
+        )
+    for item in items:
+        allowed = decisions[item.line_ref].outcome.methods
+        if method not in allowed:
+            _refuse(
+                errors.MethodNotAllowed(field="method", details={"allowed": list(allowed)}),
+                None if waived is None else waived[item.line_ref],
             )
     if method == ReturnMethod.KEEP_ITEM:
-        _check_keep_item(items, lines, decisions)
+        _check_keep_item(items, lines, decisions, waived)
     outcomes = [d.outcome for d in decisions.values()]
     photos_missing = any(
         (o.photos_required or item.reason in o.photos_required_for_reasons) and not item.photo_ids
@@ -400,11 +465,13 @@ def _plan(
         exchange_variants=exchange_variants,
         quote=_build_quote(order, items, lines, decisions, exchange_variants),
         policy_version=version,
-        # A return whose photos are missing waits for a person instead of being approved.
-        needs_review=photos_missing or any(o.manual_review for o in outcomes),
+        # A return whose photos are missing waits for a person instead of being approved;
+        # under an override a person has decided already.
+        needs_review=not override and (photos_missing or any(o.manual_review for o in outcomes)),
         photos_missing=photos_missing,
         expiry_days=min(o.unshipped_expiry_days for o in outcomes),
         refund_timing=_strictest_timing([o.refund_timing for o in outcomes]),
+        overridden={ref: tuple(dict.fromkeys(codes)) for ref, codes in (waived or {}).items()},
     )
 
 
@@ -447,13 +514,17 @@ def request_return(
     payout_iban: str = "",
     payout_name: str = "",
     pickup: Mapping[str, Any] | None = None,
+    override: PolicyOverride | None = None,
 ) -> Return:
     """Open a return for some units of an order, checked against the policy and quoted.
 
     Approved at once unless the policy asks for a manual review. With an idempotency key,
-    a repeated request returns the return the first one created.
+    a repeated request returns the return the first one created. With an ``override`` a
+    person opens it although the policy refuses it (still priced by the policy's terms):
+    approved at once, the reason and what was set aside on its timeline.
     """
     _validate_request(items, method)
+    _validate_override(override)
     if idempotency_key:
         existing = _by_idempotency_key(merchant, idempotency_key)
         if existing is not None:
@@ -470,6 +541,7 @@ def request_return(
                 channel=channel,
                 actor=actor,
                 idempotency_key=idempotency_key,
+                override=override,
                 extra={
                     "payout_iban": payout_iban,
                     "payout_name": payout_name,
@@ -509,6 +581,7 @@ def _request_return(
     channel: str,
     actor: str,
     idempotency_key: str | None,
+    override: PolicyOverride | None,
     extra: Mapping[str, Any],
 ) -> Return:
     now = clock.now()
@@ -521,7 +594,7 @@ def _request_return(
         )
         lines = _lines_or_not_found(items, locked)
         order = locked[0].order
-        plan = _plan(merchant, order, lines, items, method, now=now)
+        plan = _plan(merchant, order, lines, items, method, now=now, override=override is not None)
         quote, exchange_variants = plan.quote, plan.exchange_variants
         needs_review, photos_missing = plan.needs_review, plan.photos_missing
         version, timing, expiry_days = plan.policy_version, plan.refund_timing, plan.expiry_days
@@ -586,21 +659,42 @@ def _request_return(
         if any(item.resolution == Resolution.EXCHANGE for item in items):
             _open_exchange(ret, plan, items, new_items)  # stock held, or out of stock
         note = ("photos_required" if photos_missing else "manual_review") if needs_review else ""
+        requested_entry = TimelineEntry(
+            merchant_id=merchant.pk,
+            return_request=ret,
+            kind="status_changed",
+            actor=actor,
+            at=now,
+            to_status=ReturnStatus.REQUESTED,
+        )
+        override_entries = []
+        if override is not None:
+            override_entries.append(
+                TimelineEntry(
+                    merchant_id=merchant.pk,
+                    return_request=ret,
+                    kind=POLICY_OVERRIDDEN,
+                    actor=override.actor,
+                    at=now,
+                    note=override.reason.strip(),
+                    data={
+                        "lines": [
+                            {"line_ref": ref, "codes": list(codes)}
+                            for ref, codes in plan.overridden.items()
+                        ]
+                    },
+                )
+            )
         entries = TimelineEntry.objects.bulk_create(
             [
+                requested_entry,
+                *override_entries,
                 TimelineEntry(
                     merchant_id=merchant.pk,
                     return_request=ret,
                     kind="status_changed",
-                    actor=actor,
-                    at=now,
-                    to_status=ReturnStatus.REQUESTED,
-                ),
-                TimelineEntry(
-                    merchant_id=merchant.pk,
-                    return_request=ret,
-                    kind="status_changed",
-                    actor="system",
+                    # Under an override the person who set the policy aside approved it.
+                    actor=override.actor if override is not None else "system",
                     at=now,
                     from_status=ReturnStatus.REQUESTED,
                     to_status=status,
@@ -618,6 +712,7 @@ def _request_return(
             "items": [
                 {"line_ref": i.line_ref, "quantity": i.quantity, "reason": i.reason} for i in items
             ],
+            "override": override is not None,
         }
         record_events(
             [
@@ -700,13 +795,17 @@ def _check_keep_item(
     items: Sequence[ItemRequest],
     lines: dict[str, LineSnapshot],
     decisions: dict[str, LineDecision],
+    waived: dict[str, list[str]] | None = None,
 ) -> None:
     for i, item in enumerate(items):
         threshold = decisions[item.line_ref].outcome.keep_item_threshold_minor
         if lines[item.line_ref].unit_price_minor * item.quantity >= threshold or threshold == 0:
-            raise errors.MethodNotAllowed(
-                _("Keeping the item is only offered for low-value items."),
-                field=f"items.{i}.line_ref",
+            _refuse(
+                errors.MethodNotAllowed(
+                    _("Keeping the item is only offered for low-value items."),
+                    field=f"items.{i}.line_ref",
+                ),
+                None if waived is None else waived[item.line_ref],
             )
 
 

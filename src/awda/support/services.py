@@ -7,6 +7,7 @@ well as in the staff pages, so an API or a script can't grant more than the page
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -20,12 +21,21 @@ from awda.core.audit import record_audit
 from awda.core.db import lock_keys
 from awda.core.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from awda.core.formatting import format_money
+from awda.core.models import AuditEntry
 from awda.core.money import Money
 from awda.core.outbox import record_event
 from awda.merchants.models import Merchant, StaffMembership, StaffRole
 from awda.orders.models import Customer, Order
 from awda.payments.services import request_refund
-from awda.returns.services import approve_return, reject_return
+from awda.returns.models import Return, TimelineEntry
+from awda.returns.services import (
+    POLICY_OVERRIDDEN,
+    ItemRequest,
+    PolicyOverride,
+    approve_return,
+    reject_return,
+    request_return,
+)
 from awda.support.models import (
     CustomerNote,
     GoodwillAllowance,
@@ -483,3 +493,102 @@ def decide_returns(
         else:
             outcomes.append(BulkOutcome(number=number, ok=True))
     return outcomes
+
+
+# -- opening a return the policy refuses ---------------------------------------------------------
+
+
+def open_return_with_override(
+    *,
+    merchant: Merchant,
+    actor: StaffMembership,
+    order_number: str,
+    items: Sequence[ItemRequest],
+    method: str,
+    reason: str,
+) -> Return:
+    """Open a return the policy refuses (out of its window, final sale, a resolution or
+    method it doesn't offer) because a person decided so: approved at once, priced by the
+    policy's terms, the reason on its timeline and in the audit log."""
+    _require_role(actor, merchant, StaffRole.OWNER, StaffRole.AGENT)
+    who = f"staff:{actor.user_id}"
+    language = (
+        Order.objects.for_merchant(merchant)
+        .filter(number=order_number)
+        .values_list("customer__language", flat=True)
+        .first()
+    )
+    with transaction.atomic():
+        ret = request_return(
+            merchant=merchant,
+            order_number=order_number,
+            items=items,
+            method=method,
+            language=language or merchant.default_language,
+            channel="staff",
+            actor=who,
+            override=PolicyOverride(actor=who, reason=reason),
+        )
+        _audit_override(merchant, ret, actor=_actor(actor), role=actor.role)
+    return ret
+
+
+def open_return_for_integration(
+    *,
+    merchant: Merchant,
+    order_number: str,
+    items: Sequence[ItemRequest],
+    method: str,
+    reason: str,
+    language: str = "en",
+    idempotency_key: str | None = None,
+) -> Return:
+    """The same through the API: the merchant's own integration (its key) decided."""
+    with transaction.atomic():
+        ret = request_return(
+            merchant=merchant,
+            order_number=order_number,
+            items=items,
+            method=method,
+            language=language,
+            channel="api",
+            actor="api",
+            idempotency_key=idempotency_key,
+            override=PolicyOverride(actor="api", reason=reason),
+        )
+        already = AuditEntry.objects.filter(
+            merchant_id=merchant.pk,
+            action="policy_override",
+            subject_type="return",
+            subject_id=ret.number,
+        ).exists()
+        # A retry with the idempotency key answers with the first return: audited once.
+        if not already:
+            _audit_override(merchant, ret, actor="api", role="")
+    return ret
+
+
+def _audit_override(merchant: Merchant, ret: Return, *, actor: str, role: str) -> None:
+    entry = _override_entry(ret)
+    if entry is None:
+        return  # a retry answered with a return first opened without an override
+    lines = list(entry.data.get("lines", []))
+    record_audit(
+        merchant_id=merchant.pk,
+        actor=actor,
+        role=role,
+        action="policy_override",
+        subject_type="return",
+        subject_id=ret.number,
+        summary=entry.note,
+        data={
+            "order": ret.order.number,
+            "lines": lines,
+            "overridden": sorted({code for line in lines for code in line.get("codes", [])}),
+        },
+    )
+
+
+def _override_entry(ret: Return) -> TimelineEntry | None:
+    # A new return carries the entries just written; no second read.
+    return next((t for t in ret.timeline.all() if t.kind == POLICY_OVERRIDDEN), None)
