@@ -398,6 +398,8 @@ def test_an_owner_sets_an_agents_budget_and_sees_what_is_used_and_left(shop):
 
     assert bad.status_code == 422 and f'id="monthly-{shop.agent.pk}-error"' in page(bad)
     assert saved.status_code == 302
+    # A digit int() can't read ("²" is a digit to str.isdigit): refused, not a 500.
+    assert client.post(url, {"agent": "²", "monthly": "120"}).status_code == 422
     assert "20.00" in row and "100.00" in row  # used, left of SAR 120
 
 

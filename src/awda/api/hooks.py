@@ -46,7 +46,7 @@ def _answer(status: int, payload: dict[str, str]) -> HttpResponse:
 def _body(request: HttpRequest, limit: int) -> bytes | HttpResponse:
     """The raw body, or the 413 for one over ``limit`` (told by its length when it says)."""
     length = request.META.get("CONTENT_LENGTH", "")
-    if not (length.isdigit() and int(length) > limit):
+    if not (length.isdecimal() and int(length) > limit):
         body = request.body
         if len(body) <= limit:
             return body

@@ -139,7 +139,7 @@ def signed_by_shopify(query: QueryDict, secret: str) -> bool:
 
 
 def fresh_timestamp(raw: str, now: datetime) -> bool:
-    if not raw.isdigit():
+    if not raw.isdecimal():
         return False
     return abs(now.timestamp() - int(raw)) <= MAX_CALLBACK_AGE.total_seconds()
 

@@ -81,7 +81,7 @@ def _budgets_page(
     decided = request.GET.get("decided", "") if status == 200 else ""
     decided_grant = (
         GoodwillGrant.objects.for_merchant(merchant).filter(pk=int(decided)).first()
-        if decided.isdigit()
+        if decided.isdecimal()
         else None
     )
     return render(
@@ -112,7 +112,7 @@ def budgets(request: HttpRequest, staff: Staff) -> HttpResponse:
     agent = request.POST.get("agent", "")
     raw = request.POST.get("monthly", "").strip()[:30]
     name = f"monthly-{agent}"
-    if not agent.isdigit():
+    if not agent.isdecimal():
         return _budgets_page(request, staff, errors={"form": _("Choose an agent.")}, status=422)
     try:
         amount = parse_amount(raw, staff.merchant.currency, allow_zero=True)

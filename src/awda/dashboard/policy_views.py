@@ -119,7 +119,7 @@ class FormInvalid(Exception):
 
 def _whole_number(raw: str, field: str, low: int, high: int, errors: dict[str, str]) -> int:
     text = raw.strip().translate(_DIGITS)
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not text.isdecimal() or not low <= int(text) <= high:
         errors[field] = _("Enter a whole number from %(low)s to %(high)s.") % {
             "low": low,
             "high": high,

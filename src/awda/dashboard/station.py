@@ -114,7 +114,7 @@ def scan(request: HttpRequest, staff: Staff) -> HttpResponse:
 
 
 def _logged_parcel(merchant: Merchant, raw: str) -> UnknownParcel | None:
-    if not raw.isdigit():
+    if not raw.isdecimal():
         return None
     return UnknownParcel.objects.for_merchant(merchant).filter(pk=int(raw)).first()
 
@@ -534,7 +534,7 @@ class StationForm:
         """A refusal from the services, next to the field it names (``items.<i>.<name>``)."""
         name = ""
         parts = (error.field or "").split(".")
-        if len(parts) == 3 and parts[0] == "items" and parts[1].isdigit():
+        if len(parts) == 3 and parts[0] == "items" and parts[1].isdecimal():
             index = int(parts[1])
             if index < len(self.positions):
                 short = {"received_quantity": "qty", "quantity": "qty"}.get(parts[2], parts[2])
