@@ -64,11 +64,12 @@ def _ttl_cache(fn: Callable[..., Any], key: Callable[..., Any], ttl: float) -> C
 
 
 if "cache_auth" in EXPERIMENTS:
-    # API key -> merchant kept 60 s per process (a revoked key keeps working that long).
+    # API key -> merchant and scopes kept 60 s per process (a revoked key keeps working
+    # that long).
     from awda.api import auth
 
-    auth.authenticate_api_key = _ttl_cache(  # type: ignore[assignment]
-        auth.authenticate_api_key, key=lambda token: token, ttl=60
+    auth.api_key_access = _ttl_cache(  # type: ignore[assignment]
+        auth.api_key_access, key=lambda token: token, ttl=60
     )
 
 if "cache_policy" in EXPERIMENTS:

@@ -77,7 +77,7 @@ OTHER = "stdlib/other"
 # The app's main steps: (file path fragment, function name) -> label.
 STEPS: list[tuple[str, str, str]] = [
     ("ninja/operation.py", "run", "whole Ninja operation (auth + handler + response)"),
-    ("awda/merchants/services.py", "authenticate_api_key", "API key -> merchant"),
+    ("awda/merchants/services.py", "api_key_access", "API key -> merchant, scopes"),
     ("awda/returns/selectors.py", "returnable_lines", "returnable_lines (selector, whole)"),
     ("awda/orders/selectors.py", "get_order_lines", "  order + lines + product facts"),
     ("awda/orders/selectors.py", "get_order", "get_order (order + lines + payments)"),

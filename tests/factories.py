@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -48,8 +48,8 @@ def merchant(
     return m
 
 
-def api_key(m: Merchant) -> str:
-    return issue_api_key(merchant=m, name="tests").plaintext
+def api_key(m: Merchant, scopes: Iterable[str] = ("*",)) -> str:
+    return issue_api_key(merchant=m, name="tests", scopes=scopes).plaintext
 
 
 def line(

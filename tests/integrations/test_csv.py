@@ -417,6 +417,7 @@ def test_the_openapi_documents_every_answer(api):
         "200",
         "400",
         "401",
+        "403",  # a key without the full-access scope
         "413",
         "422",
     }

@@ -10,6 +10,7 @@ from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.openapi.schema import OpenAPISchema
 
 from awda.api import (
     csv_io,
@@ -23,34 +24,49 @@ from awda.api import (
     warehouse,
     webhooks,
 )
-from awda.api.auth import ApiKeyAuth
+from awda.api.auth import ApiKeyAuth, ScopedOpenAPISchema
 from awda.api.parser import AwdaParser
 from awda.core.errors import DomainError
 from awda.core.validation import reason
+from awda.merchants.scopes import Area
 from awda.policies.document import PolicyInvalid
 from awda.shipping.carriers.base import CarrierError
 
 log = logging.getLogger(__name__)
 
-api = NinjaAPI(
+
+class AwdaApi(NinjaAPI):
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        # Ninja's document plus each operation's key scope and its 403 (api/auth.py).
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        return ScopedOpenAPISchema(self, path_prefix)
+
+
+api = AwdaApi(
     title="Awda API",
     version="1",
     description="Returns, policies and orders of one merchant (the API key's).",
+    # Operations no area claims (CSV import and export) need a full-access key.
     auth=ApiKeyAuth(),
     urls_namespace="api-v1",
     docs_url="/docs",
     openapi_url="/openapi.json",
     parser=AwdaParser(),
 )
-api.add_router("/orders", orders.router)
-api.add_router("/returns", returns.router)
-api.add_router("/", policy.router)
-api.add_router("/", shipping.router)
-api.add_router("/", wallet.router)
-api.add_router("/", payouts.router)
-api.add_router("/", warehouse.router)
-api.add_router("/", integrations.router)
-api.add_router("/", webhooks.router)
+# Each router is one area of the key scopes (merchants/scopes.py): GET and HEAD need
+# `<area>:read`, every other method `<area>:write`.
+api.add_router("/orders", orders.router, auth=ApiKeyAuth(Area.ORDERS))
+api.add_router("/returns", returns.router, auth=ApiKeyAuth(Area.RETURNS))
+api.add_router("/", policy.router, auth=ApiKeyAuth(Area.POLICY))
+api.add_router("/", shipping.router, auth=ApiKeyAuth(Area.SHIPPING))
+api.add_router("/", wallet.router, auth=ApiKeyAuth(Area.MONEY))
+api.add_router("/", payouts.router, auth=ApiKeyAuth(Area.MONEY))
+api.add_router("/", warehouse.router, auth=ApiKeyAuth(Area.WAREHOUSE))
+api.add_router("/", integrations.router, auth=ApiKeyAuth(Area.INTEGRATIONS))
+api.add_router("/", webhooks.router, auth=ApiKeyAuth(Area.WEBHOOKS))
 api.add_router("/", csv_io.router)
 
 

@@ -81,6 +81,9 @@ class ApiKey(MerchantOwned):
     secret_hash = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Scope names from ``merchants.scopes`` (``["*"]`` is full access); a JSON list so the
+    # same column works on SQLite and PostgreSQL. Empty allows nothing.
+    scopes = models.JSONField(default=list, blank=True)
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix})"
