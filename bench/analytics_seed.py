@@ -155,8 +155,9 @@ def seed(lines: int, products: int, customers: int, seed_value: int) -> dict[str
     result = refresh_rollups(merchant=merchant)
     timings["refresh_rollups_s"] = time.perf_counter() - t
     with connection.cursor() as c:
-        for table in ("salesrollup", "reasonrollup", "resolutionrollup", "returnfact"):
-            c.execute(f"VACUUM ANALYZE analytics_{table}")
+        c.execute("SELECT tablename FROM pg_tables WHERE tablename LIKE 'analytics_%'")
+        for (table,) in c.fetchall():
+            c.execute(f'VACUUM ANALYZE "{table}"')
     info = {
         "counts": counts,
         "timings": {k: round(v, 1) for k, v in timings.items()},

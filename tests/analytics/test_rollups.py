@@ -18,6 +18,7 @@ from awda.analytics.models import (
     DurationRollup,
     Grain,
     ProductFlag,
+    ProductSalesRollup,
     ReturnFact,
     ReturnRollup,
     SalesRollup,
@@ -488,3 +489,36 @@ def test_the_customer_share_counts_each_customer_once_for_any_period_and_refresh
         for d in CustomerDay.objects.filter(merchant=m)
     }
     assert filled == before
+
+
+def _product_rows(m) -> dict[tuple, tuple]:
+    return {
+        (r.grain, r.day, r.currency, r.product_id, r.category_id, r.supplier_id): (
+            r.sold_units, r.sold_minor, r.returned_units, r.returned_minor,
+        )
+        for r in ProductSalesRollup.objects.filter(merchant=m)
+    }  # fmt: skip
+
+
+def _sales_by_product(m) -> dict[tuple, tuple]:
+    keys = ("grain", "day", "currency", "product_id", "category_id", "supplier_id")
+    sums = ("sold_units", "sold_minor", "returned_units", "returned_minor")
+    return {
+        tuple(r[k] for k in keys): tuple(r[f"s_{s}"] for s in sums)
+        for r in SalesRollup.objects.filter(merchant=m)
+        .values(*keys)
+        .annotate(**{f"s_{s}": Sum(s) for s in sums})
+    }
+
+
+def test_the_product_rollup_is_the_sales_rollup_without_the_variant(store):
+    m = store
+    assert _product_rows(m) == _sales_by_product(m) and _product_rows(m)
+    refresh_rollups(merchant=m, since=T0.date())  # a partial refresh keeps them equal
+    assert _product_rows(m) == _sales_by_product(m)
+    # The migration that added the table fills it the same way for an existing install.
+    ProductSalesRollup.objects.all().delete()
+    migration = importlib.import_module("awda.analytics.migrations.0006_product_sales_rollup")
+    with connection.cursor() as cursor:
+        migration.fill_from_sales(django_apps, SimpleNamespace(execute=cursor.execute))
+    assert _product_rows(m) == _sales_by_product(m)

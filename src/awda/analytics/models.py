@@ -66,6 +66,28 @@ class SalesRollup(Derived):
         indexes = [models.Index(fields=["merchant", "grain", "day"], name="sales_rollup_day_idx")]
 
 
+class ProductSalesRollup(Derived):
+    """``SalesRollup`` without the variant: the same figures per product (with its category
+    and supplier), about a third of the rows. The store's summary, the rates by product,
+    category and supplier, the flags and the scorecards read this one."""
+
+    grain = models.CharField(max_length=1, choices=Grain.choices)
+    day = models.DateField()
+    currency = models.CharField(max_length=3)
+    product_id = models.BigIntegerField()
+    category_id = models.BigIntegerField()
+    supplier_id = models.BigIntegerField()
+    sold_units = models.BigIntegerField()
+    sold_minor = models.BigIntegerField()
+    returned_units = models.BigIntegerField()
+    returned_minor = models.BigIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["merchant", "grain", "day"], name="product_sales_rollup_day_idx")
+        ]
+
+
 class ReasonRollup(Derived):
     """Returned items, units and value per product and reason, per day or month."""
 

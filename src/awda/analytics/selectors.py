@@ -23,6 +23,7 @@ from awda.analytics.models import (
     DurationKind,
     DurationRollup,
     Grain,
+    ProductSalesRollup,
     ReasonRollup,
     ResolutionRollup,
     ReturnRollup,
@@ -112,12 +113,12 @@ class ProductTotal:
 def product_totals(
     *, merchant: Merchant, start: date, end: date, currency: str | None = None
 ) -> list[ProductTotal]:
-    """One read of ``SalesRollup`` that the store's summary, the rates by product, category
+    """One read of ``ProductSalesRollup`` that the store's summary, the rates by product, category
     and supplier, the flags and the scorecards can all be worked out from: a page showing
     several of them passes it to each (``totals=``) instead of each reading the rollup."""
     return [
         ProductTotal(*row)
-        for row in _rows(SalesRollup, merchant, start, end, currency)
+        for row in _rows(ProductSalesRollup, merchant, start, end, currency)
         .values_list("product_id", "category_id", "supplier_id")
         .annotate(
             Sum("sold_units"), Sum("returned_units"), Sum("sold_minor"), Sum("returned_minor")

@@ -24,6 +24,7 @@ from django.db.models import (
     Max,
     Min,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
     Sum,
@@ -37,6 +38,7 @@ from awda.analytics.models import (
     DurationRollup,
     Grain,
     ProductFlag,
+    ProductSalesRollup,
     ReasonRollup,
     ResolutionRollup,
     ReturnFact,
@@ -85,7 +87,14 @@ def refresh_rollups(
     start_dt = datetime.combine(since, time.min, tzinfo=tz)
     with transaction.atomic():
         Merchant.objects.select_for_update().filter(pk=merchant.pk).first()
-        for model in (SalesRollup, ReasonRollup, ResolutionRollup, ReturnRollup, DurationRollup):
+        for model in (
+            SalesRollup,
+            ProductSalesRollup,
+            ReasonRollup,
+            ResolutionRollup,
+            ReturnRollup,
+            DurationRollup,
+        ):
             model.objects.filter(merchant=merchant, grain=Grain.DAY, day__gte=since).delete()
             model.objects.filter(
                 merchant=merchant, grain=Grain.MONTH, day__gte=month_start
@@ -144,6 +153,7 @@ def refresh_rollups(
             ),
         ):
             _insert_months(model, merchant, month_start, keys, sums)
+        insert_product_sales(merchant=merchant, since=since)
         facts = _insert_facts(merchant, start_dt, tz)
         insert_return_rollups(merchant=merchant, since=since)
         insert_customer_days(merchant=merchant, since=since)
@@ -380,6 +390,35 @@ def _insert_months(
             f"INSERT INTO {table} (merchant_id, grain, day, {', '.join(keys + sums)}) "  # noqa: S608 (table and column names only)
             f"SELECT %s, %s, {', '.join(columns)} FROM ({sql}) p",
             [merchant.pk, Grain.MONTH, *params],
+        )
+        return int(cursor.rowcount)
+
+
+PRODUCT_SALES_KEYS = ("grain", "day", "currency", "product_id", "category_id", "supplier_id")
+PRODUCT_SALES_SUMS = ("sold_units", "sold_minor", "returned_units", "returned_minor")
+
+
+def insert_product_sales(*, merchant: Merchant, since: date) -> int:
+    """``ProductSalesRollup`` rows (days from ``since``, months from its month) from the
+    sales rollup's rows just rebuilt: the same sums without the variant."""
+    month_start = since.replace(day=1)
+    queryset = (
+        SalesRollup.objects.filter(
+            Q(grain=Grain.DAY, day__gte=since) | Q(grain=Grain.MONTH, day__gte=month_start),
+            merchant=merchant,
+        )
+        .values(*PRODUCT_SALES_KEYS)
+        .annotate(**{f"s_{s}": Sum(s) for s in PRODUCT_SALES_SUMS})
+        .order_by()
+    )
+    sql, params = queryset.query.sql_with_params()
+    columns = [*(f"p.{k}" for k in PRODUCT_SALES_KEYS), *(f"p.s_{s}" for s in PRODUCT_SALES_SUMS)]
+    names = ", ".join([*PRODUCT_SALES_KEYS, *PRODUCT_SALES_SUMS])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {ProductSalesRollup._meta.db_table} (merchant_id, {names}) "  # noqa: S608 (table and column names only)
+            f"SELECT %s, {', '.join(columns)} FROM ({sql}) p",
+            [merchant.pk, *params],
         )
         return int(cursor.rowcount)
 
