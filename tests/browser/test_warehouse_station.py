@@ -131,7 +131,10 @@ def test_scan_then_one_click_restocks_once_and_the_refund_goes_out_once(
         (photo,) = ReturnPhoto.objects.filter(return_item=h.item(second))
         assert (photo.source, photo.content_type) == ("warehouse", "image/png")
         thumbnail = page.locator("#result ul.photos img")
-        assert thumbnail.evaluate("img => img.complete && img.naturalWidth") == 32
+        # Waits for the thumbnail when it is still loading (a busy machine), then its size.
+        loaded = """img => img.complete ? img.naturalWidth
+            : new Promise(done => { img.onload = () => done(img.naturalWidth); })"""
+        assert thumbnail.evaluate(loaded) == 32
     statuses = page.evaluate(
         """async ([url, fields]) => {
           const send = () => fetch(url, {method: 'POST', body: new URLSearchParams(fields)});
