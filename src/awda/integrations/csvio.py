@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import IO, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -34,10 +33,17 @@ from django.utils.translation import gettext_lazy
 from awda.catalog.models import Product, Variant
 from awda.catalog.services import ProductData, VariantData, upsert_product
 from awda.core.errors import DomainError
-from awda.core.money import Money, exponent
+from awda.core.money import Money
 from awda.core.spreadsheet import guard_cell, unguard_cell
 from awda.merchants.models import Merchant
+
+# The cells are read as the orders importer reads them (one set of rules for both).
+from awda.orders.importer import BadValue as _BadValue
 from awda.orders.importer import ImportFileInvalid, import_orders_csv
+from awda.orders.importer import normalise_header as _normalise_header
+from awda.orders.importer import parse_amount as _amount
+from awda.orders.importer import parse_boolean as _boolean
+from awda.orders.importer import sniff_delimiter as _delimiter
 from awda.orders.models import Order, OrderKind, OrderLine
 from awda.returns.models import ReturnItem
 
@@ -162,11 +168,6 @@ _EXAMPLES: dict[str, Mapping[str, str]] = {
 }
 
 # Arabic-Indic and Extended Arabic-Indic digits, and the Arabic decimal and thousands marks.
-_ARABIC_NUMERALS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹٫٬", "01234567890123456789.,")
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
-_GROUPED_NUMBER = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
-_TRUE = frozenset({"true", "yes", "y", "1", "نعم", "صح"})
-_FALSE = frozenset({"false", "no", "n", "0", "لا", "خطأ"})
 _PRODUCT_MAX_LENGTH = {
     "product_id": 80,
     "sku": 80,
@@ -233,10 +234,6 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)
 
 
-class _BadValue(ValueError):
-    """A cell that can't be read; the message is the translated reason."""
-
-
 # -- reading a file ----------------------------------------------------------------------------
 
 
@@ -263,14 +260,6 @@ def read_text(stream: IO[bytes] | bytes) -> str:
         ) from None
 
 
-def _delimiter(text: str) -> str:
-    # Spreadsheets in locales with a decimal comma write semicolons; the header row decides.
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    counts = {d: first.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
-
 def _records(text: str) -> list[tuple[int, list[str]]]:
     """(first line number, cells) of every record, blank ones included, formula guards off."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
@@ -291,54 +280,11 @@ def _records(text: str) -> list[tuple[int, list[str]]]:
         previous_end = reader.line_num
 
 
-def _normalise_header(cell: str) -> str:
-    return re.sub(r"[\s\-]+", "_", cell.strip().removeprefix("\ufeff").lower())
-
-
 def _is_blank(cells: Sequence[str]) -> bool:
     return not any(c.strip() for c in cells)
 
 
 # -- cells -------------------------------------------------------------------------------------
-
-
-def _decimal(raw: str) -> Decimal:
-    text = raw.strip().translate(_ARABIC_NUMERALS).replace(" ", "").replace("\u00a0", "")
-    if _GROUPED_NUMBER.fullmatch(text):
-        text = text.replace(",", "")
-    if not _NUMBER.fullmatch(text):
-        raise _BadValue(_("not a number"))
-    try:
-        return Decimal(text)
-    except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals
-        raise _BadValue(_("not a number")) from None
-
-
-def _amount(raw: str, currency: str) -> int:
-    """Major units as a decimal string ("249.00") to minor units; never through a float."""
-    value = _decimal(raw)
-    if value < 0:
-        raise _BadValue(_("can't be negative"))
-    digits = exponent(currency)
-    # More decimals than the currency has would be rounded away: refused, never guessed.
-    if value != value.quantize(Decimal(1).scaleb(-digits)):
-        raise _BadValue(
-            _("has more decimals than %(currency)s allows (%(digits)s)")
-            % {"currency": currency, "digits": digits}
-        )
-    minor = Money.from_decimal(value, currency).minor
-    if minor > MAX_AMOUNT_MINOR:
-        raise _BadValue(_("is too large"))
-    return minor
-
-
-def _boolean(raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise _BadValue(_("use true or false"))
 
 
 def _options(raw: str) -> dict[str, str]:

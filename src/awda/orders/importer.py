@@ -158,7 +158,7 @@ class ImportFileInvalid(InvalidInput):
     default_message = gettext_lazy("The file could not be read as a CSV file of orders.")
 
 
-class _BadValue(ValueError):
+class BadValue(ValueError):
     """A cell that can't be read; the message is the translated reason."""
 
 
@@ -207,7 +207,7 @@ def _read_text(path_or_file: str | os.PathLike[str] | IO[str] | IO[bytes]) -> st
         ) from None
 
 
-def _delimiter(text: str) -> str:
+def sniff_delimiter(text: str) -> str:
     # Spreadsheets in locales with a decimal comma write semicolons; some tools write tabs.
     first = next((line for line in text.splitlines() if line.strip()), "")
     counts = {d: first.count(d) for d in (",", ";", "\t")}
@@ -215,13 +215,13 @@ def _delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
-def _normalise_header(cell: str) -> str:
+def normalise_header(cell: str) -> str:
     return re.sub(r"[\s\-]+", "_", cell.strip().removeprefix("\ufeff").lower())
 
 
 def _records(text: str) -> Iterator[tuple[int, list[str]]]:
     """(first line number, cells) of each non-blank record."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text))
     previous_end = 0
     while True:
         try:
@@ -239,7 +239,7 @@ def _records(text: str) -> Iterator[tuple[int, list[str]]]:
 
 
 def _header(line: int, cells: Sequence[str]) -> list[str]:
-    header = [_normalise_header(c) for c in cells]
+    header = [normalise_header(c) for c in cells]
     known = [h for h in header if h in KNOWN_COLUMNS]
     if not known:
         raise ImportFileInvalid(
@@ -275,68 +275,68 @@ def _header(line: int, cells: Sequence[str]) -> list[str]:
 def _text(value: str, column: str) -> str:
     limit = MAX_LENGTH.get(column)
     if limit is not None and len(value) > limit:
-        raise _BadValue(_("is longer than %(max)s characters") % {"max": limit})
+        raise BadValue(_("is longer than %(max)s characters") % {"max": limit})
     return value
 
 
-def _decimal(raw: str) -> Decimal:
+def parse_decimal(raw: str) -> Decimal:
     text = raw.strip().translate(_ARABIC_NUMERALS).replace(" ", "").replace("\u00a0", "")
     if _GROUPED_NUMBER.fullmatch(text):
         text = text.replace(",", "")
     if not _NUMBER.fullmatch(text):
-        raise _BadValue(_("not a number"))
+        raise BadValue(_("not a number"))
     try:
         return Decimal(text)
     except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals
-        raise _BadValue(_("not a number")) from None
+        raise BadValue(_("not a number")) from None
 
 
 def _quantity(raw: str) -> int:
     try:
-        value = _decimal(raw)
-    except _BadValue:
-        raise _BadValue(_("must be a whole number")) from None
+        value = parse_decimal(raw)
+    except BadValue:
+        raise BadValue(_("must be a whole number")) from None
     if value != value.to_integral_value():
-        raise _BadValue(_("must be a whole number"))
+        raise BadValue(_("must be a whole number"))
     if value < 1:
-        raise _BadValue(_("must be at least 1"))
+        raise BadValue(_("must be at least 1"))
     if value > MAX_QUANTITY:
-        raise _BadValue(_("must be at most %(max)s") % {"max": MAX_QUANTITY})
+        raise BadValue(_("must be at most %(max)s") % {"max": MAX_QUANTITY})
     return int(value)
 
 
-def _amount(raw: str, currency: str) -> int:
-    value = _decimal(raw)
+def parse_amount(raw: str, currency: str) -> int:
+    value = parse_decimal(raw)
     if value < 0:
-        raise _BadValue(_("can't be negative"))
+        raise BadValue(_("can't be negative"))
     digits = exponent(currency)
     if value != value.quantize(Decimal(1).scaleb(-digits)):
-        raise _BadValue(
+        raise BadValue(
             _("has more decimals than %(currency)s allows (%(digits)s)")
             % {"currency": currency, "digits": digits}
         )
     minor = Money.from_decimal(value, currency).minor
     if minor > MAX_AMOUNT_MINOR:
-        raise _BadValue(_("is too large"))
+        raise BadValue(_("is too large"))
     return minor
 
 
 def _tax_rate(raw: str) -> Decimal:
-    value = _decimal(raw.strip().removesuffix("%"))
+    value = parse_decimal(raw.strip().removesuffix("%"))
     if not 0 <= value <= 100:
-        raise _BadValue(_("must be a percentage between 0 and 100"))
+        raise BadValue(_("must be a percentage between 0 and 100"))
     if value != value.quantize(Decimal("0.001")):
-        raise _BadValue(_("may have at most 3 decimals"))
+        raise BadValue(_("may have at most 3 decimals"))
     return value
 
 
-def _boolean(raw: str) -> bool:
+def parse_boolean(raw: str) -> bool:
     value = raw.strip().lower()
     if value in _TRUE:
         return True
     if value in _FALSE:
         return False
-    raise _BadValue(_("use true or false"))
+    raise BadValue(_("use true or false"))
 
 
 def _currency(raw: str) -> str:
@@ -344,7 +344,7 @@ def _currency(raw: str) -> str:
     try:
         exponent(code)
     except ValueError:
-        raise _BadValue(_("unknown currency “%(code)s”") % {"code": raw.strip()}) from None
+        raise BadValue(_("unknown currency “%(code)s”") % {"code": raw.strip()}) from None
     return code
 
 
@@ -352,7 +352,7 @@ def _payment_method(raw: str) -> str:
     key = re.sub(r"[\s\-]+", "_", raw.strip().lower())
     key = _PAYMENT_ALIASES.get(key, key)
     if key not in PaymentMethod.values:
-        raise _BadValue(
+        raise BadValue(
             _("unknown payment method “%(method)s”; use %(known)s")
             % {"method": raw.strip(), "known": ", ".join(PaymentMethod.values)}
         )
@@ -364,20 +364,20 @@ def _email(raw: str) -> str:
     try:
         validate_email(email)
     except ValidationError:
-        raise _BadValue(_("not a valid email address")) from None
+        raise BadValue(_("not a valid email address")) from None
     return _text(email, "customer_email")
 
 
 def _phone(raw: str) -> str:
     phone = normalise_phone(raw)
     if not 6 <= len(phone.lstrip("+")) <= 15:
-        raise _BadValue(_("not a valid phone number"))
+        raise BadValue(_("not a valid phone number"))
     return phone
 
 
 def _country(raw: str) -> str:
     if not _COUNTRY.fullmatch(raw.strip()):
-        raise _BadValue(_("use a two-letter country code such as SA"))
+        raise BadValue(_("use a two-letter country code such as SA"))
     return raw.strip().upper()
 
 
@@ -388,11 +388,11 @@ def _datetime_parser(tz: ZoneInfo) -> Callable[[str], datetime]:
         try:
             value = datetime.fromisoformat(text)
         except ValueError:
-            raise _BadValue(_("not a date; use YYYY-MM-DD or YYYY-MM-DD HH:MM")) from None
+            raise BadValue(_("not a date; use YYYY-MM-DD or YYYY-MM-DD HH:MM")) from None
         if value.tzinfo is None:
             value = value.replace(tzinfo=tz)
         if value > clock.now() + timedelta(days=1):
-            raise _BadValue(_("is in the future"))
+            raise BadValue(_("is in the future"))
         return value
 
     return parse
@@ -420,7 +420,7 @@ class _OrderBuilder:
             return None
         try:
             return parse(raw)
-        except _BadValue as exc:
+        except BadValue as exc:
             self._error(row.line, column, str(exc))
             return None
 
@@ -455,7 +455,7 @@ class _OrderBuilder:
         email = self._order_value("customer_email", _email)
         phone = self._order_value("customer_phone", _phone)
         name = self._order_value("customer_name", lambda v: _text(v, "customer_name"))
-        include_tax = self._order_value("prices_include_tax", _boolean)
+        include_tax = self._order_value("prices_include_tax", parse_boolean)
         country = self._order_value("shipping_country", _country)
         first_line = self.rows[0].line
         if not email and not phone and not self._has_error("customer_email", "customer_phone"):
@@ -518,21 +518,21 @@ class _OrderBuilder:
         category = self._cell(row, "category", lambda v: _text(v, "category"))
         supplier = self._cell(row, "supplier", lambda v: _text(v, "supplier"))
         tags = [t.strip() for t in row.get("tags").split("|") if t.strip()]
-        final_sale = self._cell(row, "final_sale", _boolean)
+        final_sale = self._cell(row, "final_sale", parse_boolean)
 
         unit_price: int | None = None
         discount = 0
         if currency is not None:
-            unit_price = self._cell(row, "unit_price", lambda v: _amount(v, currency))
+            unit_price = self._cell(row, "unit_price", lambda v: parse_amount(v, currency))
             if unit_price is None and not self._row_has_error(row, "unit_price"):
                 self._error(row.line, "unit_price", _("required"))
-            discount = self._cell(row, "discount", lambda v: _amount(v, currency)) or 0
+            discount = self._cell(row, "discount", lambda v: parse_amount(v, currency)) or 0
             if unit_price is not None and quantity is not None and discount > unit_price * quantity:
                 self._error(row.line, "discount", _("is more than the line's amount"))
         else:
             # Without a currency the amounts can't be converted; still check they are numbers.
-            self._cell(row, "unit_price", _decimal)
-            self._cell(row, "discount", _decimal)
+            self._cell(row, "unit_price", parse_decimal)
+            self._cell(row, "discount", parse_decimal)
         if len(self.errors) > errors_before or title_en is None or quantity is None:
             return None
         if unit_price is None:
