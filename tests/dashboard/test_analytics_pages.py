@@ -271,6 +271,7 @@ def test_the_overview_shows_key_figures_and_every_section_with_a_chart(store):
     # 42 of 450 units: 9.3 %; credit kept 20 POLO × 30.00 = 600.00 of 1,000 + 400 + 600.
     assert 'id="figure-unit-rate" data-value="9.3"' in html
     assert 'id="figure-revenue-kept" data-value="30.0"' in html
+    assert 'id="figure-customer-share"' in html
     rates = {r[0]: r for r in tables.tables["top-products"].values}
     assert rates["P-TEE"][2:5] == ["40", "20", "50.0"]
     assert [r[0] for r in tables.tables["flagged"].values] == ["P-TEE"]

@@ -760,6 +760,7 @@ def _figures(ask: Ask) -> list[Figure]:
     summary = selectors.return_summary(**ask.span, totals=ask.totals)
     mix = selectors.resolution_mix(**ask.span)
     costs = selectors.return_costs(**ask.span)
+    customers = selectors.customers_who_return(**ask.span)
     returned, sold = ask.count(summary.returned_units), ask.count(summary.sold_units)
     return [
         Figure(
@@ -776,6 +777,16 @@ def _figures(ask: Ask) -> list[Figure]:
             % {
                 "returned": ask.money(summary.returned_minor).text,
                 "sold": ask.money(summary.sold_minor).text,
+            },
+        ),
+        Figure(
+            "customer-share",
+            _("Customers who return"),
+            ask.pct(customers.share),
+            _("%(returning)s of %(buying)s customers who bought also returned something")
+            % {
+                "returning": ask.count(customers.returning).text,
+                "buying": ask.count(customers.buying).text,
             },
         ),
         Figure(
