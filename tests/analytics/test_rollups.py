@@ -522,3 +522,21 @@ def test_the_product_rollup_is_the_sales_rollup_without_the_variant(store):
     with connection.cursor() as cursor:
         migration.fill_from_sales(django_apps, SimpleNamespace(execute=cursor.execute))
     assert _product_rows(m) == _sales_by_product(m)
+
+
+def test_the_cached_customer_share_is_worked_out_again_after_each_refresh(store, monkeypatch):
+    m = store
+    calls = []
+    real = selectors.customers_who_return
+
+    def counted(**kwargs):
+        calls.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(selectors, "customers_who_return", counted)
+    first = selectors.cached_customers_who_return(merchant=m, start=DAY, end=DAY)
+    again = selectors.cached_customers_who_return(merchant=m, start=DAY, end=DAY)
+    assert (first, len(calls)) == (again, 1)
+    refresh_rollups(merchant=m, since=DAY)
+    assert selectors.cached_customers_who_return(merchant=m, start=DAY, end=DAY) == first
+    assert len(calls) == 2

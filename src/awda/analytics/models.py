@@ -255,6 +255,19 @@ class UnlinkedReturnLine(MerchantOwned):
         indexes = [models.Index(fields=["merchant", "returned_at"], name="unlinked_return_day_idx")]
 
 
+class RollupState(MerchantOwned):
+    """When the merchant's rollups were last rebuilt (``refresh_rollups``): a figure worked
+    out from them may be kept until this changes (``selectors.cached``)."""
+
+    refreshed_at = models.DateTimeField()
+    generation = models.CharField(max_length=32)  # new on every refresh: the cache's key
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant"], name="rollup_state_per_merchant")
+        ]
+
+
 class ProductFlag(MerchantOwned):
     """A product found returned too often (``selectors.flagged_products``): open until a
     refresh no longer finds it, then closed; at most one open flag per product, so the alert

@@ -16,6 +16,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Max, Min, Q, Sum
 
@@ -28,6 +29,7 @@ from awda.analytics.models import (
     ReasonRollup,
     ResolutionRollup,
     ReturnRollup,
+    RollupState,
     SalesRollup,
     UnlinkedReturnLine,
 )
@@ -43,6 +45,8 @@ from awda.merchants.models import Merchant
 from awda.returns.models import Resolution, ReturnItem, ReturnReason, ReturnStatus
 
 Dimension = Literal["product", "variant", "category", "supplier"]
+# A figure kept until the rollups change is dropped after a day anyway (a refresh runs hourly).
+CACHE_SECONDS = 24 * 3600
 
 # The supplier scorecard's groups: the default reason codes (returns.services.DEFAULT_REASONS)
 # and their sub-reasons, so a merchant's item recorded under either counts.
@@ -300,6 +304,24 @@ class CustomerShare:
     buying: int
     returning: int
     share: float | None
+
+
+def cached_customers_who_return(*, merchant: Merchant, start: date, end: date) -> CustomerShare:
+    """``customers_who_return``, kept until the rollups are next rebuilt: the figure can't
+    change before then, and it is the dearest on the overview (a scan of the period's
+    customer days, ~0.2 s over a year of the 10M-line benchmark)."""
+    stamp = (
+        RollupState.objects.filter(merchant=merchant).values_list("refreshed_at", flat=True).first()
+    )
+    if stamp is None:
+        return customers_who_return(merchant=merchant, start=start, end=end)
+    key = f"awda:analytics:customers:{merchant.pk}:{start}:{end}:{stamp.timestamp()}"
+    found = cache.get(key)
+    if isinstance(found, CustomerShare):
+        return found
+    share = customers_who_return(merchant=merchant, start=start, end=end)
+    cache.set(key, share, timeout=CACHE_SECONDS)
+    return share
 
 
 def customers_who_return(*, merchant: Merchant, start: date, end: date) -> CustomerShare:

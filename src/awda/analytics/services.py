@@ -9,6 +9,7 @@ merchant's row, so two refreshes of one merchant queue instead of interleaving.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -43,6 +44,7 @@ from awda.analytics.models import (
     ResolutionRollup,
     ReturnFact,
     ReturnRollup,
+    RollupState,
     SalesRollup,
     UnlinkedReturnLine,
 )
@@ -87,6 +89,11 @@ def refresh_rollups(
     start_dt = datetime.combine(since, time.min, tzinfo=tz)
     with transaction.atomic():
         Merchant.objects.select_for_update().filter(pk=merchant.pk).first()
+        # Figures cached from the rollups (selectors.cached) are worked out again.
+        RollupState.objects.update_or_create(
+            merchant=merchant,
+            defaults={"refreshed_at": clock.now(), "generation": uuid.uuid4().hex},
+        )
         for model in (
             SalesRollup,
             ProductSalesRollup,

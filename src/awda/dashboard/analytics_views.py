@@ -760,7 +760,7 @@ def _figures(ask: Ask) -> list[Figure]:
     summary = selectors.return_summary(**ask.span, totals=ask.totals)
     mix = selectors.resolution_mix(**ask.span)
     costs = selectors.return_costs(**ask.span)
-    customers = selectors.customers_who_return(**ask.span)
+    customers = selectors.cached_customers_who_return(**ask.span)
     returned, sold = ask.count(summary.returned_units), ask.count(summary.sold_units)
     return [
         Figure(
