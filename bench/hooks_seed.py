@@ -25,13 +25,28 @@
   ``<signature header value> <body>``, padded with spaces to a fixed width so the wrk script
   can seek to line N (the width is in ``events.json``).
 
+``python bench/hooks_seed.py seed-store --out DIR [--bodies 1000]``
+  The store-webhook benchmark's (``store_webhooks``): ``seed_demo()`` as above, then a
+  Shopify connection "Bench store webhooks" (``connect_store``, a known webhook secret), then
+  ``--bodies`` distinct Shopify orders made from the recorded ``order.json``
+  (tests/fixtures/shared/shopify-python-api: each with its own id, number and line ids),
+  each signed as Shopify signs (``X-Shopify-Hmac-Sha256``: base64 HMAC-SHA256 of the body
+  with the secret). Checks through Django's test client, rolled back, that a delivery answers
+  202, the same webhook id again 200, a tampered body 401. Writes ``hooks_env`` (``kind=store``,
+  ``public_id``, ``shop``) and ``store_bodies.txt`` (``<hmac> <body>`` per line). The wrk script
+  gives every request its own ``X-Shopify-Webhook-Id`` (a per-run nonce and a counter), so
+  each is a distinct delivery, verified and stored; the HMAC covers the body only, as Shopify's.
+
 Env: AWDA_DATABASE_URL and friends, as bench/run sets them.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import dataclasses
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -51,6 +66,8 @@ from django.test import Client  # noqa: E402
 
 from awda.core.errors import DomainError  # noqa: E402
 from awda.demo import DEMO_SLUG, seed_demo  # noqa: E402
+from awda.integrations.models import StoreWebhook  # noqa: E402
+from awda.integrations.services import connect_store  # noqa: E402
 from awda.merchants.models import Merchant  # noqa: E402
 from awda.orders.models import Order, OrderLine  # noqa: E402
 from awda.returns.models import Return, ReturnStatus  # noqa: E402
@@ -65,6 +82,11 @@ from awda.shipping.services import (  # noqa: E402
 )
 
 ACCOUNT_NAME = "Bench webhooks"
+STORE_NAME = "Bench store webhooks"
+SHOP = "bench-awda.myshopify.com"
+ORDER_FIXTURE = (
+    Path(__file__).resolve().parent.parent / "tests/fixtures/shared/shopify-python-api/order.json"
+)
 # Signatures are verified in full; only the window for their timestamp is wide, so events
 # signed before the runs stay valid for the whole benchmark.
 TOLERANCE_SECONDS = 86_400
@@ -229,6 +251,77 @@ def sign(*, out: Path, count: int, append: bool) -> dict[str, Any]:
     return meta
 
 
+def shopify_bodies(secret: str, n: int) -> list[tuple[str, bytes]]:
+    """n distinct orders from the recorded one (own id, number, line ids), each signed."""
+    order = json.loads(ORDER_FIXTURE.read_text())["order"]
+    out = []
+    for i in range(n):
+        order["id"] = 9_000_000_000 + i
+        order["order_number"] = 500_000 + i
+        order["name"] = f"#B{500_000 + i}"
+        for j, line in enumerate(order.get("line_items", [])):
+            line["id"] = 8_000_000_000 + i * 100 + j
+        body = json.dumps({"order": order}, separators=(",", ":"), ensure_ascii=False).encode()
+        digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+        out.append((base64.b64encode(digest).decode(), body))
+    return out
+
+
+def seed_store(*, out: Path, bodies: int, orders: int, seed_value: int) -> dict[str, Any]:
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    info = seed_demo(orders=orders, seed=seed_value, progress=False)
+    merchant = Merchant.objects.get(slug=DEMO_SLUG)
+    secret = secrets.token_urlsafe(32)
+    connection_ = connect_store(
+        merchant=merchant,
+        platform="shopify",
+        name=STORE_NAME,
+        base_url=f"https://{SHOP}",
+        credentials={"access_token": "shpat_bench_not_used"},
+        webhook_secret=secret,
+    )
+    signed = shopify_bodies(secret, bodies)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    # 202, the same webhook id again 200, a tampered body 401; nothing kept.
+    client = Client(HTTP_HOST=HOST)
+    path = f"/hooks/stores/{connection_.public_id}/"
+    mac, body = signed[0]
+
+    def post(data: bytes, webhook_id: str) -> int:
+        return client.post(
+            path,
+            data=data,
+            content_type="application/json",
+            HTTP_X_SHOPIFY_HMAC_SHA256=mac,
+            HTTP_X_SHOPIFY_WEBHOOK_ID=webhook_id,
+            HTTP_X_SHOPIFY_TOPIC="orders/create",
+            HTTP_X_SHOPIFY_SHOP_DOMAIN=SHOP,
+        ).status_code
+
+    with transaction.atomic():
+        got = (post(body, "check-1"), post(body, "check-1"), post(body + b" ", "check-2"))
+        transaction.set_rollback(True)
+    if got != (202, 200, 401):
+        raise SystemExit(f"hooks_seed: store webhooks answered {got}, expected (202, 200, 401)")
+    with (out / "store_bodies.txt").open("w", encoding="utf-8") as f:
+        for mac_, body_ in signed:
+            f.write(f"{mac_} {body_.decode()}\n")
+    (out / "hooks_env").write_text(f"kind=store\npublic_id={connection_.public_id}\nshop={SHOP}\n")
+    result = {
+        "kind": "store_hooks",
+        "demo": {"merchant_slug": info.merchant_slug, "orders": info.orders},
+        "connection": {"public_id": connection_.public_id, "platform": "shopify"},
+        "bodies": len(signed),
+        "body_bytes": sorted(len(b) for _m, b in signed)[len(signed) // 2],
+        "webhooks_before": StoreWebhook.objects.count(),
+        "timings": {"total_s": round(time.perf_counter() - t0, 2)},
+    }
+    (out / "hooks_seed.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -237,6 +330,11 @@ def main() -> None:
     s.add_argument("--parcels", type=int, default=200)
     s.add_argument("--orders", type=int, default=2000, help="seed_demo(orders=…)")
     s.add_argument("--seed", type=int, default=7, help="seed_demo(seed=…)")
+    st = sub.add_parser("seed-store", help="the demo store, a Shopify connection, signed orders")
+    st.add_argument("--out", type=Path, required=True)
+    st.add_argument("--bodies", type=int, default=1000)
+    st.add_argument("--orders", type=int, default=2000, help="seed_demo(orders=…)")
+    st.add_argument("--seed", type=int, default=7, help="seed_demo(seed=…)")
     g = sub.add_parser("sign", help="sign distinct events for wrk")
     g.add_argument("--out", type=Path, required=True)
     g.add_argument("--count", type=int, default=250_000)
@@ -244,7 +342,14 @@ def main() -> None:
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         print("note: not PostgreSQL; figures won't match the benchmark", file=sys.stderr)
-    if args.command == "seed":
+    if args.command == "seed-store":
+        r = seed_store(out=args.out, bodies=args.bodies, orders=args.orders, seed_value=args.seed)
+        print(
+            f"demo store with a Shopify connection ({r['connection']['public_id']}): "
+            f"{r['bodies']:,} signed orders of ~{r['body_bytes']:,} bytes; a delivery answered "
+            "202, again 200, tampered 401"
+        )
+    elif args.command == "seed":
         r = seed(out=args.out, parcels=args.parcels, orders=args.orders, seed_value=args.seed)
         d, t = r["demo"], r["timings"]
         print(

@@ -44,6 +44,8 @@ SCRIPTS = {
     "station_return": HERE / "station.lua",
     # Signed carrier tracking webhooks, a new event each (bench/hooks_seed.py, own database).
     "carrier_webhooks": HERE / "hooks.lua",
+    # Signed Shopify order webhooks, a distinct delivery each (hooks_seed.py seed-store).
+    "store_webhooks": HERE / "store_hooks.lua",
     # The staff analytics pages over 10M order lines (bench/analytics_seed.py's database,
     # bench/analytics_pages_seed.py's analyst sessions).
     "analytics_overview": HERE / "analytics.lua",
@@ -57,7 +59,17 @@ PATHS = {"baseline": "/healthz"}
 # Other processes using more than this many cores during a run make it "contended".
 CONTENDED_CORES = 0.25
 # Goals: req/s for the API calls; p95 latency at 50 connections for the portal pages.
-RPS_GOALS = {"returnable_lines": 1500.0, "create_return": 400.0, "carrier_webhooks": 1000.0}
+RPS_GOALS = {
+    "returnable_lines": 1500.0,
+    "create_return": 400.0,
+    "carrier_webhooks": 1000.0,
+    "store_webhooks": 500.0,  # issue 8: inbound order webhooks verified and stored
+}
+# Where each webhook scenario's deliveries are stored (one row per 202).
+WEBHOOK_TABLES = {
+    "carrier_webhooks": "shipping_inboundwebhook",
+    "store_webhooks": "integrations_storewebhook",
+}
 # carrier_webhooks: a run prebuilds at most duration x this many signed events (wrk stops
 # loudly if a run is faster, rather than send an event twice).
 HOOKS_MAX_RATE = int(os.environ.get("BENCH_HOOKS_MAX_RATE", "5000"))
@@ -138,13 +150,13 @@ def _wait_quiet(limit_s: float) -> float:
     return round(time.time() - started, 1)
 
 
-def _webhook_rows(db_url: str, db: str) -> int:
-    """Rows in shipping_inboundwebhook, once the server has finished what it was doing."""
+def _webhook_rows(db_url: str, db: str, table: str) -> int:
+    """Rows in the webhooks' table, once the server has finished what it was doing."""
     url = db_url.rsplit("/", 1)[0] + "/" + db
     last = -1
     for _ in range(50):
         out = subprocess.run(
-            ["psql", url, "-Atc", "SELECT count(*) FROM shipping_inboundwebhook"],
+            ["psql", url, "-Atc", f"SELECT count(*) FROM {table}"],
             capture_output=True,
             text=True,
             check=True,
@@ -176,17 +188,20 @@ def _hooks_events(work: Path, duration: int) -> tuple[int, int, int]:
 
 def cmd_run(args: argparse.Namespace) -> None:
     work = Path(os.environ["BENCH_WORK"])
-    hooks = args.scenario == "carrier_webhooks"
-    if hooks:
+    hooks = args.scenario in WEBHOOK_TABLES
+    # Carrier events are signed beforehand, each sent once; store deliveries get their ids in
+    # the wrk script (Shopify's signature covers the body only).
+    signed_events = args.scenario == "carrier_webhooks"
+    if signed_events:
         hooks_offset, hooks_limit, hooks_width = _hooks_events(work, args.duration)
     waited = _wait_quiet(args.wait_quiet) if args.wait_quiet > 0 else 0.0
     env = {**os.environ, "BENCH_THREADS": str(args.threads)}
-    if hooks:
+    if signed_events:
         env["BENCH_HOOKS_OFFSET"] = str(hooks_offset)
         env["BENCH_HOOKS_LIMIT"] = str(hooks_limit)
         env["BENCH_HOOKS_WIDTH"] = str(hooks_width)
-        if args.label == "warmup":
-            env["BENCH_CHECK"] = "1"  # print the first answers other than 202
+    if hooks and args.label == "warmup":
+        env["BENCH_CHECK"] = "1"  # print the first answers other than 202
     portal = args.scenario.startswith(PAGE_SCENARIOS)
     config = json.loads(args.config)
     if args.scenario.startswith("analytics_"):
@@ -222,7 +237,8 @@ def cmd_run(args: argparse.Namespace) -> None:
         url = args.url.rstrip("/") + PATHS[args.scenario]
     cmd.append(url)
 
-    rows_before = _webhook_rows(args.pg_url, args.db) if hooks else 0
+    table = WEBHOOK_TABLES.get(args.scenario, "")
+    rows_before = _webhook_rows(args.pg_url, args.db, table) if hooks else 0
     backends = _bench_backends(args.pg_url, args.db)
     before = _snapshot(args.server_pgid)
     started = time.time()
@@ -244,14 +260,15 @@ def cmd_run(args: argparse.Namespace) -> None:
         record["wrk_stderr"] = err.strip()[:2000]
     if args.scenario == "create_return":
         offset_file.write_text(str(record["next_offset"]))
-    if hooks:
+    if signed_events:
         (work / "hooks_offset").write_text(str(record["next_offset"]))
+    if hooks:
         # "Stored" proven: the rows this run added against the 202 answers wrk counted.
         # Requests in flight when wrk stopped are served (and stored) but not counted, so the
         # rows may exceed the 202s by at most those: sent - answered.
         counts = record["status_counts"]
         answered = sum(counts.values())
-        rows = _webhook_rows(args.pg_url, args.db) - rows_before
+        rows = _webhook_rows(args.pg_url, args.db, table) - rows_before
         in_flight = record["sent"] - answered
         record["webhooks"] = {
             "rows_stored": rows,
@@ -265,7 +282,7 @@ def cmd_run(args: argparse.Namespace) -> None:
         ):
             sys.stderr.write(err)
             raise SystemExit(
-                f"carrier_webhooks warm-up: answers {counts}, {rows} rows stored, "
+                f"{args.scenario} warm-up: answers {counts}, {rows} rows stored, "
                 f"{in_flight} in flight: expected every answer 202 and one row per 202"
             )
     if portal and args.label == "warmup" and record.get("non_2xx_counted"):
@@ -312,7 +329,7 @@ def cmd_run(args: argparse.Namespace) -> None:
     if hooks:
         w = record["webhooks"]
         print(
-            f"  {'':<7} carrier_webhooks: answers {record['status_counts']}; "
+            f"  {'':<7} {args.scenario}: answers {record['status_counts']}; "
             f"{w['rows_stored']:,} rows stored for {w['accepted_202']:,} answers 202 "
             f"(+{w['in_flight_at_stop']} in flight at stop): "
             + ("ok" if w["rows_match_202"] and w["all_202"] else "MISMATCH")
@@ -385,7 +402,7 @@ def cmd_report(args: argparse.Namespace) -> None:
         if scenario in RPS_GOALS:
             row["goal_rps"] = RPS_GOALS[scenario]
             row["ratio_to_goal"] = round(row["rps"] / RPS_GOALS[scenario], 3)
-        if scenario == "carrier_webhooks":
+        if scenario in WEBHOOK_TABLES:
             row["webhooks"] = {
                 "rows_stored": sum(r["webhooks"]["rows_stored"] for r in rs),
                 "accepted_202": sum(r["webhooks"]["accepted_202"] for r in rs),
@@ -459,7 +476,7 @@ def cmd_report(args: argparse.Namespace) -> None:
         if "webhooks" in r:
             w = r["webhooks"]
             print(
-                f"carrier_webhooks @ {r['config']['connections']} conns: {w['rows_stored']:,} "
+                f"{r['scenario']} @ {r['config']['connections']} conns: {w['rows_stored']:,} "
                 f"rows stored, {w['accepted_202']:,} answers 202 (+{w['in_flight_at_stop']} in "
                 f"flight at stop), answers {w['status_counts']}; runs with rows = 202s: "
                 f"{w['runs_matching']}/{r['runs']}, runs with only 202: "
@@ -471,6 +488,12 @@ def cmd_report(args: argparse.Namespace) -> None:
             f"seeding: demo store, {d['orders']:,} orders in {t['seed_demo_s']:.1f} s; "
             f"{seed['parcels']} parcels on the sandbox account {seed['account']['public_id']} "
             f"(tolerance {seed['account']['tolerance_seconds']:,} s) in {t['parcels_s']:.1f} s"
+        )
+    elif seed and seed.get("kind") == "store_hooks":
+        print(
+            f"seeding: demo store, {seed['demo']['orders']:,} orders, a Shopify connection "
+            f"{seed['connection']['public_id']}, {seed['bodies']:,} signed orders of "
+            f"~{seed['body_bytes']:,} bytes (each request its own webhook id)"
         )
     elif seed and seed.get("kind") == "analytics":
         rows = seed["estimated_rows"]
