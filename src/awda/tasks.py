@@ -368,6 +368,12 @@ def tag_order_in_store(event: Event) -> None:
 
 
 @outbox.outside_transaction
+def push_return_to_store(event: Event) -> None:
+    """An approved return of a Shopify order becomes Shopify's own Return object."""
+    stores.push_return(return_id=int(event.payload["return_id"]))
+
+
+@outbox.outside_transaction
 def push_replacement_to_store(event: Event) -> None:
     """An exchange's replacement order is made in the store it replaces an order of (a note
     on the original where the store's API can't make it); a held one once it is released."""
@@ -404,7 +410,7 @@ HANDLERS: Mapping[str, Sequence[Callable[[Event], None]]] = {
         email_return_confirmation,
         tag_order_in_store,
     ],
-    "ReturnApproved": [issue_label, start_money, ship_instant_exchange],
+    "ReturnApproved": [issue_label, start_money, ship_instant_exchange, push_return_to_store],
     "OrderLinkRequested": [email_order_link],
     "RefundRequested": [send_refunds],
     "RefundIssued": [note_refund_issued, email_refund_issued, push_refund_to_store],

@@ -204,7 +204,7 @@ def test_posting_the_shop_sends_the_owner_to_shopifys_consent_page_with_a_state_
         + urlencode(
             {
                 "client_id": CLIENT_ID,
-                "scope": "write_orders,read_products,write_inventory",
+                "scope": "write_orders,read_products,write_inventory,write_returns",
                 "redirect_uri": f"{PUBLIC}/en/staff/{m.slug}/connections/shopify/callback/",
                 "state": pending["state"],
             }
@@ -226,7 +226,7 @@ def test_gift_cards_ask_shopify_for_their_scope_and_turn_the_connections_setting
     connected = callback(client, m, shopify_redirect(state))
 
     scope = parse_qs(urlsplit(answer["Location"]).query)["scope"]
-    assert scope == ["write_orders,read_products,write_inventory,write_gift_cards"]
+    assert scope == ["write_orders,read_products,write_inventory,write_returns,write_gift_cards"]
     assert connected.status_code == 302
     assert json.loads(StoreConnection.objects.get(merchant=m).credentials) == {
         "access_token": "shpat_offline_token_42",
@@ -290,6 +290,51 @@ def test_the_callback_trades_the_code_for_an_offline_token_and_connects_the_stor
     assert "shpat_offline_token_42" not in raw_credentials and SECRET not in raw_secret
     notice = client.get(answer["Location"])
     assert notice.status_code == 200 and f"{SHOP} is connected." in notice.content.decode()
+
+
+@respx.mock
+def test_the_callback_registers_the_stores_order_webhooks_at_awdas_public_address():
+    m = factories.merchant()
+    client = owner(m)
+    state = started(client, m)
+    token_exchange()
+    api = f"https://{SHOP}/admin/api/2024-10/webhooks.json"
+    listing = respx.get(api).mock(return_value=httpx.Response(200, json={"webhooks": []}))
+    create = respx.post(api).mock(return_value=httpx.Response(201, json={"webhook": {"id": 1}}))
+
+    answer = callback(client, m, shopify_redirect(state))
+
+    connection = StoreConnection.objects.get(merchant=m)
+    address = f"{PUBLIC}/hooks/stores/{connection.public_id}/"
+    assert answer.status_code == 302
+    assert listing.calls.last.request.headers["X-Shopify-Access-Token"] == "shpat_offline_token_42"
+    assert [json.loads(call.request.content) for call in create.calls] == [
+        {"webhook": {"topic": topic, "address": address, "format": "json"}}
+        for topic in ("orders/create", "orders/updated")
+    ]
+    page = client.get(answer["Location"]).content.decode()
+    assert f"{SHOP} is connected." in page and "webhooks couldn" not in page
+
+
+@respx.mock
+def test_webhooks_shopify_refuses_leave_the_store_connected_and_the_page_says_why():
+    m = factories.merchant()
+    client = owner(m)
+    state = started(client, m)
+    token_exchange()
+    respx.get(f"https://{SHOP}/admin/api/2024-10/webhooks.json").mock(
+        return_value=httpx.Response(403, json={"errors": "Webhook topic requires read_orders"})
+    )
+
+    answer = callback(client, m, shopify_redirect(state))
+
+    connection = StoreConnection.objects.get(merchant=m)
+    assert connection.active and answer.status_code == 302
+    page = client.get(answer["Location"]).content.decode()
+    assert f"{SHOP} is connected." in page
+    assert "but its webhooks couldn" in page  # the apostrophe is escaped in the page
+    assert "Webhook topic requires read_orders" in page
+    assert "webhooks couldn" not in client.get(answer["Location"]).content.decode()  # once
 
 
 @respx.mock

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import re
 import secrets
 from dataclasses import dataclass
@@ -37,7 +38,9 @@ from awda.integrations import shopify
 from awda.integrations.base import StoreError
 from awda.integrations.models import Platform, StoreConnection
 from awda.integrations.selectors import store_connections
-from awda.integrations.services import connect_store
+from awda.integrations.services import connect_store, register_webhooks
+
+log = logging.getLogger(__name__)
 
 # Shopify's own shop addresses only: the code is traded for a token by posting our client
 # secret to https://<shop>/…, so a shop on any other host would receive the secret.
@@ -45,9 +48,10 @@ SHOP_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
 # What the connector calls need (a write scope also grants the read). write_orders: the
 # backfill and webhooks read orders; refunds.json, GraphQL tagsAdd and the exchange's
 # replacement order write them. read_products: GET variants/<id>.json (the restock's
-# inventory item). write_inventory: inventory_levels/adjust.json. Orders older than 60 days
+# inventory item). write_inventory: inventory_levels/adjust.json. write_returns: GraphQL
+# returnCreate (an approved Awda return as Shopify's Return). Orders older than 60 days
 # would also need read_all_orders, which Shopify grants only on request: not asked for.
-SCOPES = ("write_orders", "read_products", "write_inventory")
+SCOPES = ("write_orders", "read_products", "write_inventory", "write_returns")
 # Store credit as Shopify gift cards (the connection's ``credit_as_gift_card``) is the
 # owner's choice: Shopify grants this scope to an app only on request, and asking for a
 # scope the app wasn't granted may fail the whole install.
@@ -57,6 +61,9 @@ STATE_TTL = timedelta(minutes=10)
 # Shopify signs the redirect with a timestamp; an older one is a replayed link.
 MAX_CALLBACK_AGE = timedelta(hours=24)
 SESSION_KEY = "awda.shopify_oauth"
+# Why the store's webhooks weren't registered, shown once on the page the callback
+# redirects to (the connection itself is saved).
+WEBHOOKS_ERROR_KEY = "awda.shopify_webhooks_error"
 MAX_SHOP = 120
 
 
@@ -171,6 +178,9 @@ def _page(
     connections = store_connections(merchant=staff.merchant)
     connected = request.GET.get("connected", "") if status == 200 else ""
     just_connected = next((c for c in connections if str(c.pk) == connected), None)
+    webhooks_error = request.session.pop(WEBHOOKS_ERROR_KEY, "") if just_connected else ""
+    if webhooks_error and not errors:
+        errors = {"form": str(webhooks_error)}
     return render(
         request,
         "dashboard/connections.html",
@@ -319,4 +329,15 @@ def shopify_callback(request: HttpRequest, staff: Staff) -> HttpResponse:
         )
     except DomainError as error:
         return _page(request, staff, errors={"form": str(error.message)}, status=error.status)
+    try:
+        register_webhooks(connection.pk)
+    except Exception as error:
+        # The connection is saved and a backfill still brings the orders: whatever went
+        # wrong here is told on the page, never a lost connection or a 500.
+        log.warning("registering webhooks for connection %s failed", connection.pk, exc_info=True)
+        reason = str(error) if isinstance(error, StoreError) else _("an unexpected error")
+        request.session[WEBHOOKS_ERROR_KEY] = _(
+            "The store is connected, but its webhooks couldn't be registered: %(reason)s."
+            " New orders come in when you run a backfill."
+        ) % {"reason": reason}
     return HttpResponseRedirect(_connections_url(staff, connected=str(connection.pk)))

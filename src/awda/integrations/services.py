@@ -1,6 +1,7 @@
-"""Store connection use cases: connect, take webhooks in, import orders, backfill, and push
-refunds, restocks, notes, exchanges' replacement orders and gift cards back to the store
-(the only code that writes these tables).
+"""Store connection use cases: connect (and register the store's webhooks), take webhooks
+in, import orders, backfill, and push refunds, returns, restocks, notes, exchanges'
+replacement orders and gift cards back to the store (the only code that writes these
+tables).
 
 Store calls never run inside a transaction. Inbound: verify, store raw once, answer; a job
 maps and upserts. Outbound: each change to the store is a ``StorePush`` row claimed and
@@ -58,14 +59,14 @@ from awda.integrations.models import (
     SyncIssue,
 )
 from awda.integrations.salla import SallaConnector
-from awda.integrations.shopify import ShopifyConnector
+from awda.integrations.shopify import ReturnLine, ReturnPush, ShopifyConnector, return_reason
 from awda.integrations.woocommerce import WooCommerceConnector
 from awda.integrations.zid import REFUND_METHODS, ZidConnector
 from awda.merchants.models import Merchant
 from awda.orders.models import LineRefund, Order, OrderKind, ReplacementStatus
 from awda.orders.services import mark_replacement_pushed, upsert_order
 from awda.payments.models import Refund
-from awda.returns.models import Return
+from awda.returns.models import Return, ReturnStatus
 from awda.wallet import services as wallet
 from awda.wallet.models import CreditAccount
 
@@ -153,6 +154,25 @@ def connect_store(
             credentials=json.dumps(settings),
             webhook_secret=webhook_secret,
         )
+
+
+def webhook_address(connection: StoreConnection) -> str:
+    """Where the store posts its webhooks (``AWDA_PUBLIC_URL`` must be reachable by it)."""
+    return f"{django_settings.AWDA_PUBLIC_URL.rstrip('/')}/hooks/stores/{connection.public_id}/"
+
+
+def register_webhooks(connection_id: int) -> list[str]:
+    """Subscribe the store's order topics to the connection's webhook address (the ones not
+    subscribed already); the topics added. Only Shopify's API is driven so far; raises
+    ``StoreError`` with the store's words."""
+    found = StoreConnection.objects.get(pk=connection_id, active=True)
+    connector = connector_for(found)
+    try:
+        if not isinstance(connector, ShopifyConnector):
+            return []
+        return connector.register_webhooks(address=webhook_address(found))
+    finally:
+        connector.close()
 
 
 def get_connection(*, merchant: Merchant, connection_id: int) -> StoreConnection:
@@ -623,6 +643,55 @@ def note_return_in_store(*, return_id: int) -> StorePush | None:
     try:
         return _push(
             link.connection, key=push.key, kind="note", send=lambda: connector.push_note(push)
+        )
+    finally:
+        connector.close()
+
+
+_NOT_APPROVED = frozenset(
+    {
+        ReturnStatus.REQUESTED,
+        ReturnStatus.PENDING_REVIEW,
+        ReturnStatus.REJECTED,
+        ReturnStatus.CANCELLED,
+        ReturnStatus.EXPIRED,
+    }
+)
+
+
+def push_return(*, return_id: int) -> StorePush | None:
+    """An approved return of a Shopify order becomes Shopify's own Return (once per return,
+    key ``awda-return-<number>``; the Return's gid is the push's ``remote_id``)."""
+    ret = Return.objects.filter(pk=return_id).first()
+    if ret is None or ret.status in _NOT_APPROVED:
+        return None  # a late job for a return withdrawn since makes nothing in the store
+    link = _store_order(ret.order_id)
+    if link is None or link.connection.platform != Platform.SHOPIFY:
+        return None  # Zid's reverse order goes with the refund (push_refund)
+    push = ReturnPush(
+        key=f"awda-return-{ret.number}",
+        order_ref=link.external_id,
+        return_number=ret.number,
+        lines=[
+            ReturnLine(
+                item.order_line.line_ref,
+                item.quantity,
+                return_reason(item.reason_code, item.sub_reason_code),
+            )
+            for item in ret.items.select_related("order_line").order_by("pk")
+        ],
+    )
+    connector = connector_for(link.connection)
+    if not isinstance(connector, ShopifyConnector):
+        connector.close()
+        return None
+    try:
+        return _push(
+            link.connection,
+            key=push.key,
+            kind="return",
+            send=lambda: connector.create_return(push),
+            lookup=lambda: connector.find_return(push),
         )
     finally:
         connector.close()

@@ -1,4 +1,4 @@
-"""Shopify: Admin REST (orders, refunds, inventory) and GraphQL (tags).
+"""Shopify: Admin REST (orders, refunds, inventory, webhooks) and GraphQL (tags, returns).
 
 Auth: an Admin API access token (``X-Shopify-Access-Token``) from a custom app, or from the
 OAuth authorization-code exchange (``exchange_code``). Webhooks: ``X-Shopify-Hmac-Sha256``
@@ -10,7 +10,8 @@ is the base64 HMAC-SHA256 of the raw body with the app's client secret;
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -46,6 +47,60 @@ from awda.orders.services import CustomerData, LineData, LineProductData, OrderD
 API_VERSION = "2024-10"
 _NEXT_LINK = re.compile(r'<([^>]+)>;\s*rel="next"')
 PAID = frozenset({"paid", "partially_refunded", "refunded", "partially_paid"})
+# The topics that carry orders (api/hooks.store_webhook imports both).
+WEBHOOK_TOPICS = ("orders/create", "orders/updated")
+# Awda's reason codes (returns.services.DEFAULT_REASONS) as Shopify's ReturnReason enum
+# (2024-10 takes the enum; returnReasonDefinitionId replaces it only in later versions).
+RETURN_REASONS = {
+    "defective": "DEFECTIVE",
+    "not_as_described": "NOT_AS_DESCRIBED",
+    "wrong_item": "WRONG_ITEM",
+    "changed_mind": "UNWANTED",
+    "changed_my_mind": "UNWANTED",
+}
+SIZE_REASONS = {"too_small": "SIZE_TOO_SMALL", "too_large": "SIZE_TOO_LARGE"}
+FULFILLMENTS_QUERY = (
+    "query awdaFulfillments($id: ID!) { order(id: $id) { id fulfillments(first: 50)"
+    " { fulfillmentLineItems(first: 250) { nodes { id quantity lineItem { id } } } } } }"
+)
+RETURNS_QUERY = (
+    "query awdaReturns($id: ID!) { order(id: $id) { returns(first: 50)"
+    " { nodes { id returnLineItems(first: 1) { nodes { returnReasonNote } } } } } }"
+)
+RETURN_CREATE = (
+    "mutation returnCreate($returnInput: ReturnInput!) { returnCreate(returnInput: $returnInput)"
+    " { return { id name status } userErrors { field message } } }"
+)
+
+
+def return_reason(code: str, sub_code: str = "") -> str:
+    """Shopify's ReturnReason for an Awda reason (and sub-reason); OTHER when none fits."""
+    if code == "size":
+        return SIZE_REASONS.get(sub_code, "OTHER")
+    return RETURN_REASONS.get(code, "OTHER")
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnLine:
+    line_ref: str  # the order's line item id
+    quantity: int
+    reason: str  # Shopify's ReturnReason
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnPush:
+    """An approved Awda return, as the store's own Return object."""
+
+    key: str
+    order_ref: str
+    return_number: str
+    lines: Sequence[ReturnLine]
+
+    @property
+    def note(self) -> str:
+        # returnReasonNote (255 characters) is the only text a Return carries: the key in it
+        # lets a retry find the return its lost answer made.
+        return f"Awda return {self.return_number} ({self.key})"[:255]
 
 
 sign = sign_base64_hmac
@@ -115,6 +170,56 @@ class ShopifyConnector:
 
     def _path(self, rest: str) -> str:
         return f"/admin/api/{self.version}/{rest}"
+
+    def _graphql(self, query: str, variables: Mapping[str, Any], *, retry: bool) -> Any:
+        response = self.http.request(
+            "POST",
+            self._path("graphql.json"),
+            retry_writes=retry,
+            json={"query": query, "variables": dict(variables)},
+        )
+        data = response.json()
+        errors = data.get("errors")
+        if errors:
+            # A throttled query is asked again later (the outbox retries); others are refusals.
+            throttled = isinstance(errors, list) and any(
+                (e.get("extensions") or {}).get("code") == "THROTTLED"
+                for e in errors
+                if isinstance(e, dict)
+            )
+            raise StoreError(
+                f"Shopify refused the query: {str(errors)[:300]}",
+                code="throttled" if throttled else "refused",
+                retryable=throttled,
+            )
+        return data.get("data") or {}
+
+    # -- setup ------------------------------------------------------------------------------
+
+    def register_webhooks(
+        self, *, address: str, topics: Sequence[str] = WEBHOOK_TOPICS
+    ) -> list[str]:
+        """Subscribe ``address`` to ``topics`` (those not subscribed already); the topics
+        added. Webhooks an app makes through the API are signed with its client secret."""
+        response = self.http.request(
+            "GET", self._path("webhooks.json"), params={"address": address, "limit": 250}
+        )
+        present = {
+            str(hook.get("topic"))
+            for hook in response.json().get("webhooks") or []
+            if hook.get("address") == address
+        }
+        added = []
+        for topic in topics:
+            if topic in present:
+                continue
+            self.http.request(
+                "POST",
+                self._path("webhooks.json"),
+                json={"webhook": {"topic": topic, "address": address, "format": "json"}},
+            )
+            added.append(topic)
+        return added
 
     # -- inbound ----------------------------------------------------------------------------
 
@@ -429,6 +534,64 @@ class ShopifyConnector:
         if errors:
             raise StoreError(f"Shopify refused the tags: {str(errors)[:300]}", code="refused")
         return push.order_ref
+
+    def find_return(self, push: ReturnPush) -> str | None:
+        data = self._graphql(
+            RETURNS_QUERY, {"id": f"gid://shopify/Order/{push.order_ref}"}, retry=True
+        )
+        for found in ((data.get("order") or {}).get("returns") or {}).get("nodes") or []:
+            notes = (found.get("returnLineItems") or {}).get("nodes") or []
+            if any(push.key in str(n.get("returnReasonNote") or "") for n in notes):
+                return str(found.get("id"))
+        return None
+
+    def create_return(self, push: ReturnPush) -> str:
+        """Shopify's Return for the lines, against the fulfillment line items that shipped
+        them (a return names fulfilled units, not order lines); the Return's gid."""
+        order_id = f"gid://shopify/Order/{push.order_ref}"
+        data = self._graphql(FULFILLMENTS_QUERY, {"id": order_id}, retry=True)
+        order = data.get("order")
+        if not order:
+            raise StoreError(f"Shopify has no order {push.order_ref}", code="unknown_order")
+        shipped: dict[str, list[tuple[str, int]]] = {}
+        for fulfillment in order.get("fulfillments") or []:
+            for item in (fulfillment.get("fulfillmentLineItems") or {}).get("nodes") or []:
+                line_item = str((item.get("lineItem") or {}).get("id", "")).rsplit("/", 1)[-1]
+                shipped.setdefault(line_item, []).append((str(item["id"]), int(item["quantity"])))
+        items: list[dict[str, Any]] = []
+        for line in push.lines:
+            wanted = line.quantity
+            # A line shipped in several fulfillments is returned from each in turn.
+            for fulfillment_item, quantity in shipped.get(line.line_ref, []):
+                take = min(wanted, quantity)
+                if take:
+                    items.append(
+                        {
+                            "fulfillmentLineItemId": fulfillment_item,
+                            "quantity": take,
+                            "returnReason": line.reason,
+                            "returnReasonNote": push.note,
+                        }
+                    )
+                    wanted -= take
+            if wanted:
+                raise StoreError(
+                    f"line item {line.line_ref} has {line.quantity - wanted} fulfilled unit(s)"
+                    f" in Shopify, {line.quantity} returned in Awda",
+                    code="not_fulfilled",
+                )
+        variables = {
+            "returnInput": {"orderId": order_id, "returnLineItems": items, "notifyCustomer": False}
+        }
+        answer = self._graphql(RETURN_CREATE, variables, retry=False).get("returnCreate") or {}
+        errors = answer.get("userErrors")
+        if errors:
+            words = "; ".join(str(e.get("message")) for e in errors)
+            raise StoreError(f"Shopify refused the return: {words}"[:400], code="refused")
+        created = answer.get("return") or {}
+        if not created.get("id"):
+            raise StoreError("Shopify answered without the return's id", code="refused")
+        return str(created["id"])
 
     def find_replacement_order(self, push: ReplacementPush) -> str | None:
         # The order list can't be filtered by tag or note: read the orders made since the
