@@ -20,6 +20,9 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any, Protocol
 
+import httpx
+
+from awda.core.http import RemoteHttp
 from awda.core.money import exponent
 from awda.orders.services import OrderData
 
@@ -182,6 +185,31 @@ class GiftCardPush:
     @property
     def note(self) -> str:
         return f"Awda store credit {self.reference} ({self.key})"
+
+
+class StoreHttp:
+    """A connector's client for its store's API: made on first use (the webhook path never
+    calls the store) from ``_http_options``, closed with the connector."""
+
+    _http: RemoteHttp | None = None
+    _transport: httpx.BaseTransport | None = None
+
+    def _http_options(self) -> dict[str, Any]:
+        """``RemoteHttp``'s base_url, carrier (the store's name in errors), headers, auth."""
+        raise NotImplementedError
+
+    @property
+    def http(self) -> RemoteHttp:
+        if self._http is None:
+            self._http = RemoteHttp(
+                error=StoreError, transport=self._transport, **self._http_options()
+            )
+        return self._http
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
 
 
 class Connector(Protocol):

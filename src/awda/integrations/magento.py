@@ -31,7 +31,6 @@ from urllib.parse import quote
 
 import httpx
 
-from awda.core.http import RemoteHttp
 from awda.integrations.base import (
     Delivery,
     Issue,
@@ -41,7 +40,7 @@ from awda.integrations.base import (
     RefundPush,
     ReplacementPush,
     RestockPush,
-    StoreError,
+    StoreHttp,
     VariantRef,
     WebhookRejected,
     decimal_of,
@@ -81,7 +80,7 @@ def _share(minor: int, part: int, whole: int) -> int:
     return int((Decimal(minor) * part / whole).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
 
-class MagentoConnector:
+class MagentoConnector(StoreHttp):
     platform = "magento"
 
     def __init__(
@@ -98,23 +97,13 @@ class MagentoConnector:
         self._base_url = f"{root}/rest/{store}/V1" if store else f"{root}/rest/V1"
         self._token = settings.get("access_token", "")
         self._transport = transport
-        self._http: RemoteHttp | None = None
 
-    @property
-    def http(self) -> RemoteHttp:
-        if self._http is None:
-            self._http = RemoteHttp(
-                base_url=self._base_url,
-                carrier="Magento",
-                error=StoreError,
-                headers={"Authorization": f"Bearer {self._token}", "Accept": "application/json"},
-                transport=self._transport,
-            )
-        return self._http
-
-    def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
+    def _http_options(self) -> dict[str, Any]:
+        return {
+            "base_url": self._base_url,
+            "carrier": "Magento",
+            "headers": {"Authorization": f"Bearer {self._token}", "Accept": "application/json"},
+        }
 
     # -- inbound ----------------------------------------------------------------------------
 

@@ -28,7 +28,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
-from awda.core.http import RemoteHttp
 from awda.integrations.base import (
     Delivery,
     Issue,
@@ -39,6 +38,7 @@ from awda.integrations.base import (
     ReplacementPush,
     RestockPush,
     StoreError,
+    StoreHttp,
     VariantRef,
     WebhookRejected,
     decimal_of,
@@ -127,7 +127,7 @@ def _order(payload: Any) -> dict[str, Any]:
     return order
 
 
-class SallaConnector:
+class SallaConnector(StoreHttp):
     platform = "salla"
 
     def __init__(
@@ -144,23 +144,13 @@ class SallaConnector:
         self._api_url = (settings.get("api_url") or API_URL).rstrip("/")
         self._token = settings.get("access_token", "")
         self._transport = transport
-        self._http: RemoteHttp | None = None
 
-    @property
-    def http(self) -> RemoteHttp:
-        if self._http is None:
-            self._http = RemoteHttp(
-                base_url=self._api_url,
-                carrier="Salla",
-                error=StoreError,
-                headers={"Authorization": f"Bearer {self._token}", "Accept": "application/json"},
-                transport=self._transport,
-            )
-        return self._http
-
-    def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
+    def _http_options(self) -> dict[str, Any]:
+        return {
+            "base_url": self._api_url,
+            "carrier": "Salla",
+            "headers": {"Authorization": f"Bearer {self._token}", "Accept": "application/json"},
+        }
 
     # -- inbound ----------------------------------------------------------------------------
 

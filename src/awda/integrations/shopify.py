@@ -30,6 +30,7 @@ from awda.integrations.base import (
     ReplacementPush,
     RestockPush,
     StoreError,
+    StoreHttp,
     VariantRef,
     decimal_of,
     format_minor,
@@ -132,7 +133,7 @@ def exchange_code(
     return str(token)
 
 
-class ShopifyConnector:
+class ShopifyConnector(StoreHttp):
     platform = "shopify"
 
     def __init__(
@@ -149,24 +150,13 @@ class ShopifyConnector:
         self._base_url = base_url.rstrip("/")
         self._token = settings.get("access_token", "")
         self._transport = transport
-        self._http: RemoteHttp | None = None
 
-    @property
-    def http(self) -> RemoteHttp:
-        # Built on first use: the webhook path never calls the store.
-        if self._http is None:
-            self._http = RemoteHttp(
-                base_url=self._base_url,
-                carrier="Shopify",
-                error=StoreError,
-                headers={"X-Shopify-Access-Token": self._token, "Accept": "application/json"},
-                transport=self._transport,
-            )
-        return self._http
-
-    def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
+    def _http_options(self) -> dict[str, Any]:
+        return {
+            "base_url": self._base_url,
+            "carrier": "Shopify",
+            "headers": {"X-Shopify-Access-Token": self._token, "Accept": "application/json"},
+        }
 
     def _path(self, rest: str) -> str:
         return f"/admin/api/{self.version}/{rest}"

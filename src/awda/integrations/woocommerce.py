@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 
-from awda.core.http import RemoteHttp
 from awda.integrations.base import (
     Delivery,
     Issue,
@@ -27,6 +26,7 @@ from awda.integrations.base import (
     ReplacementPush,
     RestockPush,
     StoreError,
+    StoreHttp,
     VariantRef,
     decimal_of,
     format_minor,
@@ -55,7 +55,7 @@ def _unwrap(payload: Any) -> Any:
     return payload
 
 
-class WooCommerceConnector:
+class WooCommerceConnector(StoreHttp):
     platform = "woocommerce"
 
     def __init__(
@@ -70,24 +70,14 @@ class WooCommerceConnector:
         self._base_url = base_url.rstrip("/")
         self._auth = (settings.get("consumer_key", ""), settings.get("consumer_secret", ""))
         self._transport = transport
-        self._http: RemoteHttp | None = None
 
-    @property
-    def http(self) -> RemoteHttp:
-        if self._http is None:
-            self._http = RemoteHttp(
-                base_url=self._base_url,
-                carrier="WooCommerce",
-                error=StoreError,
-                auth=self._auth,
-                headers={"Accept": "application/json"},
-                transport=self._transport,
-            )
-        return self._http
-
-    def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
+    def _http_options(self) -> dict[str, Any]:
+        return {
+            "base_url": self._base_url,
+            "carrier": "WooCommerce",
+            "auth": self._auth,
+            "headers": {"Accept": "application/json"},
+        }
 
     # -- inbound ----------------------------------------------------------------------------
 

@@ -25,7 +25,6 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from awda.core.http import RemoteHttp
 from awda.integrations.base import (
     Delivery,
     Issue,
@@ -36,6 +35,7 @@ from awda.integrations.base import (
     ReplacementPush,
     RestockPush,
     StoreError,
+    StoreHttp,
     VariantRef,
     WebhookRejected,
     decimal_of,
@@ -75,7 +75,7 @@ def _is_arabic(value: str) -> bool:
     return any(ord(ch) in ARABIC for ch in value)
 
 
-class ZidConnector:
+class ZidConnector(StoreHttp):
     platform = "zid"
 
     def __init__(
@@ -92,33 +92,23 @@ class ZidConnector:
         self._authorization = settings.get("authorization", "")
         self._manager_token = settings.get("manager_token", "")
         self._transport = transport
-        self._http: RemoteHttp | None = None
 
-    @property
-    def http(self) -> RemoteHttp:
-        if self._http is None:
-            self._http = RemoteHttp(
-                base_url=self._base_url,
-                carrier="Zid",
-                error=StoreError,
-                headers={
-                    "Authorization": f"Bearer {self._authorization}",
-                    "Accept": "application/json",
-                    "Accept-Language": "ar",
-                },
-                transport=self._transport,
-            )
-        return self._http
+    def _http_options(self) -> dict[str, Any]:
+        return {
+            "base_url": self._base_url,
+            "carrier": "Zid",
+            "headers": {
+                "Authorization": f"Bearer {self._authorization}",
+                "Accept": "application/json",
+                "Accept-Language": "ar",
+            },
+        }
 
     def _manager(self) -> dict[str, str]:
         return {"X-Manager-Token": self._manager_token}
 
     def _access(self) -> dict[str, str]:
         return {"Access-Token": self._manager_token}
-
-    def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
 
     # -- inbound ----------------------------------------------------------------------------
 
