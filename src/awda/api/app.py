@@ -13,6 +13,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.schema import OpenAPISchema
 
 from awda.api import (
+    analytics,
     csv_io,
     integrations,
     orders,
@@ -20,6 +21,7 @@ from awda.api import (
     policy,
     returns,
     shipping,
+    support,
     wallet,
     warehouse,
     webhooks,
@@ -67,6 +69,8 @@ api.add_router("/", payouts.router, auth=ApiKeyAuth(Area.MONEY))
 api.add_router("/", warehouse.router, auth=ApiKeyAuth(Area.WAREHOUSE))
 api.add_router("/", integrations.router, auth=ApiKeyAuth(Area.INTEGRATIONS))
 api.add_router("/", webhooks.router, auth=ApiKeyAuth(Area.WEBHOOKS))
+api.add_router("/", support.router, auth=ApiKeyAuth(Area.SUPPORT))
+api.add_router("/analytics", analytics.router, auth=ApiKeyAuth(Area.ANALYTICS))
 api.add_router("/", csv_io.router)
 
 

@@ -29,6 +29,8 @@ class Area(models.TextChoices):
     WAREHOUSE = "warehouse", _("Warehouse and stock")
     INTEGRATIONS = "integrations", _("Store connections")
     WEBHOOKS = "webhooks", _("Webhooks")
+    SUPPORT = "support", _("Customers, goodwill and audit log")
+    ANALYTICS = "analytics", _("Analytics")
 
 
 # Every scope name with its label, in the order the admin lists them.
@@ -50,6 +52,10 @@ SCOPES: dict[str, str | Promise] = {
     "integrations:write": _("Store connections: read and write"),
     "webhooks:read": _("Webhooks: read"),
     "webhooks:write": _("Webhooks: read and write"),
+    "support:read": _("Customers and audit log: read"),
+    "support:write": _("Customers: read, add notes and grant goodwill"),
+    "analytics:read": _("Analytics: read"),
+    "analytics:write": _("Analytics: read and write"),
 }
 
 
