@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from PIL import Image, ImageDraw
 from tqdm import tqdm
 
+from awda.analytics.services import refresh_rollups
 from awda.catalog.models import Product, Variant
 from awda.catalog.services import ProductData, VariantData, set_stock_levels, upsert_product
 from awda.core import clock
@@ -916,6 +917,9 @@ def seed_demo(*, orders: int = 2000, seed: int = 7, progress: bool = True) -> De
         if existing is None:
             raise
         return _info(existing, created=False, seconds=time.monotonic() - started)
+    # The staff's analytics over the whole history seeded (the hourly refresh covers only
+    # the last days): the dashboard opens with figures, flags and charts.
+    refresh_rollups(merchant=merchant)
     return _info(merchant, created=True, seconds=time.monotonic() - started)
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from awda.analytics import selectors
 from awda.catalog.models import Category, Product, Supplier, Variant
 from awda.core import clock
 from awda.demo import DEMO_PASSWORD, DemoInfo, seed_demo
@@ -173,3 +176,12 @@ def test_the_same_seed_builds_the_same_orders(demo: DemoInfo) -> None:
     Merchant.objects.filter(slug="demo").update(slug="demo-first")
     seed_demo(orders=60, seed=3, progress=False)
     assert snapshot("demo") == snapshot("demo-first")
+
+
+def test_the_demo_opens_the_analytics_with_figures(demo: DemoInfo) -> None:
+    merchant = Merchant.objects.get(slug=demo.merchant_slug)
+    today = clock.now().astimezone(ZoneInfo(merchant.timezone)).date()
+    summary = selectors.return_summary(
+        merchant=merchant, start=today - timedelta(days=89), end=today
+    )
+    assert summary.sold_units > 0 and summary.returned_units > 0
