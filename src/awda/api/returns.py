@@ -1,15 +1,18 @@
 """/api/v1/returns: create, read, list and move returns."""
 
 from django.http import HttpRequest
-from ninja import Path, Query, Router, Schema, Status
+from ninja import File, Path, Query, Router, Schema, Status
+from ninja.files import UploadedFile
 from ninja.pagination import paginate
 from pydantic import Field
 
 from awda.api.auth import merchant_of
 from awda.api.pagination import BoundedLimitOffset
+from awda.core.errors import NotFound
 from awda.core.schemas import UtcDatetime
 from awda.returns import selectors, services
 from awda.returns.models import Return, ReturnStatus
+from awda.returns.photos import attach_photos, store_photo
 from awda.returns.schemas import (
     NoteIn,
     ReasonOut,
@@ -158,3 +161,30 @@ def settle(request: HttpRequest, number: Path[str], payload: SettleIn) -> Return
         outcome=payload.outcome,
     )
     return _reloaded(request, ret)
+
+
+class PhotoOut(Schema):
+    id: int
+
+
+@router.post(
+    "/{number}/items/{line_ref}/photos",
+    response={201: PhotoOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 422: InvalidInputOut},
+    summary="Attach a photo to a returned item",
+    description="Multipart, one image in `file`: checked by its content (JPEG, PNG, WebP or "
+    "HEIC) within the size limits, stored re-encoded and attached to the item, as the portal "
+    "does for the shopper. 201 the photo's id. 404 `not_found`: no such return or no item for "
+    "the line. 422 `invalid_input` (`field` `photos`): not an image, too large, or the order's "
+    "photo limit reached. 400: an unreadable form.",
+)
+def attach_photo(
+    request: HttpRequest, number: Path[str], line_ref: Path[str], file: File[UploadedFile]
+) -> Status:
+    merchant = merchant_of(request)
+    ret = selectors.get_return(merchant=merchant, number=number)
+    item = next((i for i in ret.items.all() if i.order_line.line_ref == line_ref), None)
+    if item is None:
+        raise NotFound(details={"line_ref": line_ref})
+    photo = store_photo(merchant=merchant, order=ret.order, data=file.read())
+    attach_photos(merchant=merchant, item=item, photo_ids=[photo.pk])
+    return Status(201, PhotoOut(id=photo.pk))

@@ -26,6 +26,7 @@ from awda.shipping.schemas import (
     SlotOut,
     SlotQuery,
 )
+from awda.webhooks.schemas import ErrorOut
 
 router = Router(tags=["shipping"])
 
@@ -200,3 +201,60 @@ def advance_sandbox(
     services.advance_sandbox_parcel(tracking_number=shipment.tracking_number, to=payload.to)
     shipment.refresh_from_db()
     return ShipmentOut.of(shipment)
+
+
+class DropOffPointOut(Schema):
+    carrier: str
+    code: str
+    name_en: str
+    name_ar: str
+    address_en: str
+    address_ar: str
+    city_en: str
+    city_ar: str
+    country: str
+    hours_en: str
+    hours_ar: str
+    latitude: float | None
+    longitude: float | None
+    distance_km: float | None
+
+
+@router.get(
+    "/returns/{number}/drop-off-points",
+    response={200: list[DropOffPointOut], 401: ErrorOut, 404: ErrorOut},
+    summary="Drop-off points near a return's shopper",
+    description="The merchant's active points nearest the order's delivery address (its "
+    "coordinates when the store sent them, else its city's centre), as the portal shows them "
+    "for the QR drop-off method; `distance_km` is null when unknown. 404 `not_found`: no such "
+    "return.",
+)
+def list_drop_off_points(request: HttpRequest, number: Path[str]) -> list[DropOffPointOut]:
+    merchant = merchant_of(request)
+    order = get_return(merchant=merchant, number=number).order
+    address = order.shipping_address or {}
+    points = selectors.nearby_drop_off_points(
+        merchant=merchant,
+        country=order.shipping_country,
+        city=str(address.get("city", "")),
+        near=selectors.address_coordinates(address),
+    )
+    return [
+        DropOffPointOut(
+            carrier=p.carrier,
+            code=p.code,
+            name_en=p.name_en,
+            name_ar=p.name_ar,
+            address_en=p.address_en,
+            address_ar=p.address_ar,
+            city_en=p.city_en,
+            city_ar=p.city_ar,
+            country=p.country,
+            hours_en=p.hours_en,
+            hours_ar=p.hours_ar,
+            latitude=None if p.latitude is None else float(p.latitude),
+            longitude=None if p.longitude is None else float(p.longitude),
+            distance_km=p.distance_km,  # type: ignore[attr-defined]
+        )
+        for p in points
+    ]

@@ -24,7 +24,7 @@ from awda.core.errors import InvalidInput, NotFound
 from awda.core.money import Money
 from awda.core.spreadsheet import guard_cell
 from awda.integrations import csvio
-from awda.merchants.models import Merchant, StaffMembership
+from awda.merchants.models import Merchant, StaffMembership, StaffRole
 from awda.orders.models import Customer
 from awda.orders.selectors import order_by_number
 from awda.support import selectors, services
@@ -524,6 +524,114 @@ _AUDIT = (
     f"The newest {AUDIT_LIMIT} matching rows: narrow the days for older ones. 422 with the "
     "`field`: a bad date, or `to` before `from`."
 )
+
+
+class DecideIn(StaffIn):
+    approve: bool
+    note: str = Field(default="", max_length=20_000)
+
+
+@router.post(
+    "/customers/goodwill/{grant_id}/decide",
+    response={
+        200: GoodwillOut,
+        401: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        422: InvalidInputOut,
+    },
+    summary="Approve or refuse an agent's goodwill request",
+    description="The key acts for `staff` (a username), who must be an owner, as on the "
+    "dashboard's budgets page: approving moves the money now; refusing frees the agent's "
+    "budget. 200 the grant, decided. 403 `forbidden`: that member is not an owner. 404: no "
+    "such request. 409 `conflict`: it was decided already. 422: no such active member "
+    "(`field` `staff`), a note over 500 characters.",
+)
+def decide(request: HttpRequest, grant_id: Path[CustomerId], payload: DecideIn) -> GoodwillOut:
+    merchant = merchant_of(request)
+    decided = services.decide_goodwill(
+        merchant=merchant,
+        actor=_member(merchant, payload.staff),
+        grant_id=grant_id,
+        approve=payload.approve,
+        note=payload.note,
+    )
+    found = GoodwillGrant.objects.for_merchant(merchant).select_related("agent", "order")
+    return GoodwillOut.of(found.get(pk=decided.pk))
+
+
+class AllowanceOut(Schema):
+    username: str
+    monthly_minor: int
+    used_minor: int  # granted or waiting for an owner this month
+    remaining_minor: int
+    currency: str
+
+
+class AllowanceIn(StaffIn):
+    monthly_minor: int = Field(ge=0, le=2**63 - 1)
+    currency: str = Field(min_length=3, max_length=3)
+
+
+def _allowance(merchant: Merchant, member: StaffMembership) -> AllowanceOut:
+    budget = selectors.goodwill_budget(merchant=merchant, membership=member)
+    return AllowanceOut(
+        username=member.user.get_username(),
+        monthly_minor=budget.monthly.minor if budget.monthly is not None else 0,
+        used_minor=budget.used.minor,
+        remaining_minor=budget.remaining.minor if budget.remaining is not None else 0,
+        currency=budget.used.currency,
+    )
+
+
+def _agents(merchant: Merchant) -> Any:
+    return (
+        StaffMembership.objects.for_merchant(merchant)
+        .filter(role=StaffRole.AGENT)
+        .select_related("user")
+        .order_by("user__username")
+    )
+
+
+@router.get(
+    "/goodwill/allowances",
+    response={200: list[AllowanceOut], 401: ErrorOut},
+    summary="Each agent's monthly goodwill budget, used and left this month",
+)
+def list_allowances(request: HttpRequest) -> list[AllowanceOut]:
+    merchant = merchant_of(request)
+    return [_allowance(merchant, m) for m in _agents(merchant)]
+
+
+@router.put(
+    "/goodwill/allowances/{username}",
+    response={
+        200: AllowanceOut,
+        401: ErrorOut,
+        404: ErrorOut,
+        422: InvalidInputOut,
+    },
+    summary="Set an agent's monthly goodwill budget",
+    description="The key acts for `staff` (a username), who must be an owner, as on the "
+    "dashboard's budgets page; the change is in the audit log. 200 the agent's budget. 403 "
+    "`forbidden`: that member is not an owner. 404 (`field` `agent`): no agent with this "
+    "username. 422: no such active member (`field` `staff`), another currency than the "
+    "store's.",
+)
+def set_allowance(request: HttpRequest, username: Path[str], payload: AllowanceIn) -> AllowanceOut:
+    merchant = merchant_of(request)
+    actor = _member(merchant, payload.staff)
+    agent = _agents(merchant).filter(user__username=username).first()
+    if agent is None:
+        raise NotFound(_("No such member of staff."), field="agent")
+    try:
+        monthly = Money(payload.monthly_minor, payload.currency.upper())
+    except ValueError:
+        raise InvalidInput(_("Unknown currency."), field="currency") from None
+    services.set_goodwill_allowance(
+        merchant=merchant, actor=actor, agent_user_id=agent.user_id, monthly=monthly
+    )
+    return _allowance(merchant, agent)
 
 
 @router.get(

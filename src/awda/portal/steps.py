@@ -37,7 +37,7 @@ from awda.returns.models import Resolution, ReturnMethod
 from awda.returns.photos import store_photo
 from awda.returns.selectors import ReasonLabel, ReturnableLine, reason_labels, returnable_lines
 from awda.returns.services import ReturnPlan, preview_return, request_return
-from awda.shipping.selectors import nearby_drop_off_points
+from awda.shipping.selectors import address_coordinates, nearby_drop_off_points
 
 P = ParamSpec("P")
 
@@ -465,7 +465,7 @@ def method_view(request: HttpRequest, merchant: Merchant, order: Order) -> HttpR
             merchant=merchant,
             country=order.shipping_country,
             city=str(address.get("city", "")),
-            near=_coordinates(address),
+            near=address_coordinates(address),
         )
         if ReturnMethod.QR_DROPOFF in allowed
         else []
@@ -648,12 +648,3 @@ def _exchange_review(
     else:
         handling = "refund"
     return _ExchangeReview(replacements, value, difference, handling)
-
-
-def _coordinates(address: dict[str, Any]) -> tuple[float, float] | None:
-    """The order's delivery coordinates when the store sent them (``lat``/``lng``)."""
-    try:
-        lat, lng = float(address["lat"]), float(address["lng"])
-    except (KeyError, TypeError, ValueError):
-        return None
-    return (lat, lng) if -90 <= lat <= 90 and -180 <= lng <= 180 else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import connection
 
@@ -25,6 +25,15 @@ from awda.shipping.models import (
 
 if TYPE_CHECKING:
     from awda.shipping.labels import LabelData
+
+
+def address_coordinates(address: dict[str, Any]) -> tuple[float, float] | None:
+    """The order's delivery coordinates when the store sent them (``lat``/``lng``)."""
+    try:
+        lat, lng = float(address["lat"]), float(address["lng"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (lat, lng) if -90 <= lat <= 90 and -180 <= lng <= 180 else None
 
 
 def nearby_drop_off_points(
