@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import random
 import time
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -614,6 +615,9 @@ def _order_data(
         fulfilled_at=fulfilled_at,
         delivered_at=delivered_at,
         customer=CustomerData(
+            # The store's own customer id, as a connected store sends it (the analytics
+            # count store customers; a guest's orders can't be tied together).
+            external_id=str(zlib.crc32(customer.email.encode())),
             email=customer.email,
             phone=customer.phone,
             name=customer.name,

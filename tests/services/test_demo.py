@@ -185,3 +185,7 @@ def test_the_demo_opens_the_analytics_with_figures(demo: DemoInfo) -> None:
         merchant=merchant, start=today - timedelta(days=89), end=today
     )
     assert summary.sold_units > 0 and summary.returned_units > 0
+    share = selectors.customers_who_return(
+        merchant=merchant, start=today - timedelta(days=89), end=today
+    )
+    assert share.buying > 0 and share.returning > 0
