@@ -162,6 +162,8 @@ def customer_history(
     goodwill = list(
         GoodwillGrant.objects.for_merchant(merchant)
         .filter(customer=customer)
+        # Each grant shows its agent and order: one join, not two queries per grant.
+        .select_related("agent", "order")
         .order_by("-created_at", "-pk")
     )
     notes = list(
