@@ -118,7 +118,7 @@ POLL_SECONDS = 0.25
 RUNS_LOG = "resolutions.runs.jsonl"
 
 
-def keep_in_outbox(event_ids: Any) -> None:
+def keep_in_outbox(event_ids: Any, names: Any = ()) -> None:
     """The outbox's enqueue while seeding: the events wait until the benchmark sends them."""
 
 
@@ -346,9 +346,10 @@ def _drained(event_ids: list[str], since: datetime) -> bool:
 
 
 def _send(event_ids: list[str]) -> None:
-    # One job per return, as its transaction's commit would have enqueued it.
+    # One job per return, as its transaction's commit would have enqueued it (with the
+    # queue priority the outbox gives an approval).
     for event_id in event_ids:
-        tasks.dispatch_events([event_id])
+        tasks.enqueue_event([event_id], ["ReturnApproved"])
 
 
 def _wait(

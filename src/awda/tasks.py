@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
@@ -88,6 +89,18 @@ def send_refunds(event: Event) -> None:
         payments.execute_refund(refund_id=int(refund_id))
 
 
+def _start_money_together(events: Sequence[Event]) -> list[Event]:
+    """``start_money`` for a burst of events of one name (``outbox.dispatch_many``): their
+    returns' money in one transaction, each return exactly as on its own."""
+    left = set(
+        returns_services.issue_resolutions_together(
+            return_ids=[int(e.payload["return_id"]) for e in events], trigger=events[0].name
+        )
+    )
+    return [e for e in events if int(e.payload["return_id"]) in left]
+
+
+@outbox.together(_start_money_together)
 def start_money(event: Event) -> None:
     """The fact the return's refund timing waits for: refund and store credit get going.
 
@@ -214,6 +227,16 @@ def email_credit_expiring(event: Event) -> None:
     )
 
 
+def _none_ship_early(events: Sequence[Event]) -> list[Event]:
+    """A burst of approvals: only the returns whose exchange may ship early have anything
+    to do (one statement for all); those are left for one by one."""
+    may = exchange_selectors.may_ship_early_of(
+        return_ids=[int(e.payload["return_id"]) for e in events]
+    )
+    return [e for e in events if int(e.payload["return_id"]) in may]
+
+
+@outbox.together(_none_ship_early)
 def ship_instant_exchange(event: Event) -> None:
     """An approved return whose policy allows it: the replacement ships before the parcel
     comes back (if the customer passes the risk rule)."""
@@ -327,6 +350,13 @@ def email_exchange_issued(event: Event) -> None:
     )
 
 
+def _events_to_deliver(events: Sequence[Event]) -> list[Event]:
+    """A burst of one event: only those a subscription wants get deliveries (one statement
+    for all); those are left for one by one."""
+    return webhooks.events_to_deliver(events=events)
+
+
+@outbox.together(_events_to_deliver)
 def queue_webhooks(event: Event) -> None:
     """A delivery per subscription wanting the event's public name (once per event: the
     database refuses a second); posting happens in jobs after commit."""
@@ -367,6 +397,14 @@ def tag_order_in_store(event: Event) -> None:
     stores.note_return_in_store(return_id=int(event.payload["return_id"]))
 
 
+def _returns_to_push(events: Sequence[Event]) -> list[Event]:
+    """A burst of approvals: only returns of a connected Shopify store's orders go to the
+    store (one statement for all); those are left for one by one, outside a transaction."""
+    wanted = stores.returns_to_push(return_ids=[int(e.payload["return_id"]) for e in events])
+    return [e for e in events if int(e.payload["return_id"]) in wanted]
+
+
+@outbox.together(_returns_to_push)
 @outbox.outside_transaction
 def push_return_to_store(event: Event) -> None:
     """An approved return of a Shopify order becomes Shopify's own Return object."""
@@ -470,14 +508,83 @@ def dispatch_event(event_id: str) -> None:
 @db_task(retries=8, retry_delay=15)
 def dispatch_events(event_ids: list[str]) -> None:
     """The events one transaction wrote; a retry skips those already complete."""
-    incomplete = [i for i in event_ids if not outbox.dispatch(i, HANDLERS).complete]
+    incomplete = outbox.dispatch_many(event_ids, HANDLERS)
     if incomplete:
         raise DispatchIncomplete(", ".join(incomplete))
 
 
-def enqueue_event(event_ids: Sequence[str]) -> None:
-    """Hand the events of a committed transaction to the queue (the outbox calls this)."""
-    dispatch_events(list(event_ids))
+# Money first: the events whose handlers issue refunds, store credit and transfers are taken
+# from the queue before the others, so a burst of approvals or scans moves the money at the
+# rate the workers can issue it; what tells people about it (mails, timeline notes, store
+# pushes, webhooks) follows as soon as the money has gone. On Redis they also wait in a
+# list that each money job empties up to MONEY_BATCH at a time: a burst is dispatched in
+# batches (``outbox.dispatch_many``), its money issued together (bench/README.md,
+# "Resolutions").
+MONEY_FIRST = frozenset(
+    {
+        "ReturnApproved",
+        "FirstScanRecorded",
+        "ParcelDelivered",
+        "ReturnInspected",
+        "RefundRequested",
+    }
+)
+MONEY_PRIORITY = 10
+MONEY_BATCH = 50
+
+
+def enqueue_event(event_ids: Sequence[str], names: Sequence[str] = ()) -> None:
+    """Hand the events of a committed transaction to the queue (the outbox calls this with
+    each event's name): those that move money first, the others in a job of their own."""
+    money = [i for i, name in zip(event_ids, names, strict=False) if name in MONEY_FIRST]
+    taken = set(money)
+    others = [i for i in event_ids if i not in taken]
+    if others:
+        dispatch_events(others)
+    if not money:
+        return
+    redis = _money_list()
+    if redis is None:
+        dispatch_events(money, priority=MONEY_PRIORITY)
+        return
+    redis.rpush(_money_key(), *money)
+    dispatch_money(priority=MONEY_PRIORITY)
+
+
+def _money_list() -> Any:
+    """The Redis connection behind the job queue, or None (SQLite's queue, immediate mode)."""
+    from huey.contrib.djhuey import HUEY
+    from huey.storage import RedisStorage
+
+    storage = HUEY.storage
+    return storage.conn if isinstance(storage, RedisStorage) else None
+
+
+def _money_key() -> str:
+    from huey.contrib.djhuey import HUEY
+
+    return f"{HUEY.name}.money-events"
+
+
+@db_task(retries=8, retry_delay=15)
+def dispatch_money() -> None:
+    """Dispatch the money events waiting in the list, up to MONEY_BATCH together. Each push
+    enqueued one of these jobs, so a burst is shared among the workers, and a job that
+    finds the list empty (an earlier one took its events) is done. Events that did not
+    complete go to their own retried job; a worker that dies holding a batch leaves its
+    events undispatched for the outbox sweep."""
+    redis = _money_list()
+    if redis is None:
+        return
+    ids = [
+        i.decode() if isinstance(i, bytes) else str(i)
+        for i in redis.lpop(_money_key(), MONEY_BATCH) or ()
+    ]
+    if not ids:
+        return
+    incomplete = outbox.dispatch_many(ids, HANDLERS)
+    if incomplete:
+        dispatch_events.schedule((incomplete,), delay=15)
 
 
 @db_periodic_task(crontab(minute="*"))

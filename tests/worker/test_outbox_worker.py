@@ -123,5 +123,45 @@ def test_dispatching_an_event_twice_runs_its_handlers_once(queue):
     assert customer.returns_count == 1
 
 
-def lose_the_event(event_ids: Sequence[str]) -> None:
+def test_a_burst_of_approvals_is_dispatched_together_and_its_money_issued_once(worker, settings):
+    from awda import tasks
+    from awda.payments.models import Refund, RefundStatus
+    from tests.exchanges.helpers import shop
+
+    # Approvals committed while the queue was away (their events wait in the outbox), then
+    # handed to the queue at once: on Redis through the money list, one batch.
+    merchant = shop(refund_timing="immediate")
+    settings.AWDA_OUTBOX_ENQUEUE = "tests.worker.test_outbox_worker.lose_the_event"
+    numbers = []
+    for n in range(5):
+        order = factories.order(merchant, email=f"burst{n}@example.com")
+        numbers.append(
+            request_return(
+                merchant=merchant,
+                order_number=order.number,
+                items=[ItemRequest(line_ref="1", quantity=1, reason="too_small")],
+                method="label",
+            ).number
+        )
+    settings.AWDA_OUTBOX_ENQUEUE = "awda.tasks.enqueue_event"
+    events = list(Event.objects.filter(dispatched_at__isnull=True).values_list("pk", "name"))
+    tasks.enqueue_event([str(pk) for pk, _name in events], [name for _pk, name in events])
+
+    def issued() -> bool:
+        return Refund.objects.filter(
+            reference__in=numbers, status=RefundStatus.SUCCEEDED
+        ).count() == len(numbers)
+
+    _wait_for(issued)
+    _wait_for(lambda: not Event.objects.filter(dispatched_at__isnull=True).exists())
+    assert Refund.objects.count() == len(numbers)  # once each
+    handled = HandledEvent.objects.filter(
+        event__name="ReturnApproved", handler__endswith="start_money"
+    )
+    assert handled.count() == len(numbers)
+    if settings.REDIS_URL:
+        assert HUEY.storage.conn.llen(tasks._money_key()) == 0
+
+
+def lose_the_event(event_ids: Sequence[str], names: Sequence[str]) -> None:
     """Stands for a process that died between commit and enqueue."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from awda.exchanges.models import (
@@ -140,6 +140,13 @@ def open_payment_link(*, return_id: int) -> str:
 def may_ship_early(*, return_id: int) -> bool:
     """Whether the return has an exchange still waiting that its policy lets ship at once
     (the risk rule is checked when it is issued)."""
-    return Exchange.objects.filter(
-        return_id=return_id, status=ExchangeStatus.RESERVED, instant_allowed=True
-    ).exists()
+    return bool(may_ship_early_of(return_ids=[return_id]))
+
+
+def may_ship_early_of(*, return_ids: Sequence[int]) -> set[int]:
+    """``may_ship_early`` for several returns at once: the ids of those that may."""
+    return set(
+        Exchange.objects.filter(
+            return_id__in=return_ids, status=ExchangeStatus.RESERVED, instant_allowed=True
+        ).values_list("return_id", flat=True)
+    )

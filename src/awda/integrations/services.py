@@ -17,7 +17,7 @@ import hmac
 import json
 import logging
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -657,6 +657,17 @@ _NOT_APPROVED = frozenset(
         ReturnStatus.EXPIRED,
     }
 )
+
+
+def returns_to_push(*, return_ids: Sequence[int]) -> set[int]:
+    """The returns among these ``push_return`` has anything to do for: those of an order
+    from a connected Shopify store (one statement for a batch of approvals)."""
+    orders = StoreOrder.objects.filter(
+        connection__active=True, connection__platform=Platform.SHOPIFY
+    ).values("order_id")
+    return set(
+        Return.objects.filter(pk__in=return_ids, order_id__in=orders).values_list("pk", flat=True)
+    )
 
 
 def push_return(*, return_id: int) -> StorePush | None:

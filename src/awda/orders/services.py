@@ -434,6 +434,26 @@ def lock_order_payments(*, merchant_id: int, order_id: int) -> list[Payment]:
     )
 
 
+def lock_money_rows(*, order_ids: Sequence[int], line_ids: Sequence[int]) -> None:
+    """Lock the orders' payments, then the lines, each in primary-key order: what several
+    resolutions issued in one transaction will count their money on (the order every
+    single resolution keeps, so the two queue instead of deadlocking)."""
+    if order_ids:
+        list(
+            Payment.objects.select_for_update()
+            .filter(order_id__in=sorted(set(order_ids)))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+    if line_ids:
+        list(
+            OrderLine.objects.select_for_update()
+            .filter(pk__in=sorted(set(line_ids)))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+
+
 # -- what each line has given back ---------------------------------------------------------------
 
 

@@ -30,7 +30,7 @@ from awda.orders.selectors import (
     get_order_lines,
     lock_order_lines,
 )
-from awda.orders.services import count_refund_on_lines
+from awda.orders.services import count_refund_on_lines, lock_money_rows
 from awda.payments.services import request_bank_payout, request_refund
 from awda.policies.rules import LineDecision, evaluate_line
 from awda.policies.selectors import (
@@ -62,7 +62,11 @@ from awda.returns.selectors import (
     money_by_resolution,
     reasons_cache,
 )
-from awda.wallet.services import claw_back_store_credit, grant_store_credit
+from awda.wallet.services import (
+    claw_back_store_credit,
+    grant_store_credit,
+    lock_credit_accounts,
+)
 
 
 @dataclass(frozen=True)
@@ -1555,103 +1559,155 @@ def issue_resolutions(*, return_id: int, trigger: str) -> list[str]:
     idempotency key. Returns what was started ("refund", "store_credit"). Cash-on-delivery
     refunds go by bank transfer and exchanges by a replacement order (``_issue_exchanges``).
     """
-    started: list[str] = []
     with transaction.atomic():
-        ret = (
-            # The return's row only: locking the joined merchant too would queue every
-            # resolution of the store behind one another (the money's own rows are locked
-            # below, in their fixed order).
-            Return.objects.select_for_update(of=("self",))
-            .select_related("merchant", "order", "customer")
-            .filter(pk=return_id)
-            .first()
-        )
-        if ret is None or ret.status not in _MONEY_STATES:
-            return started
-        if ret.method == ReturnMethod.KEEP_ITEM:
-            due = trigger in ("ReturnApproved", "ReturnCompleted")
-        else:
-            due = TIMING_TRIGGERS.get(ret.refund_timing) == trigger
-        if not due:
-            return started
+        ret = _money_returns([return_id]).get(return_id)
+        if ret is None or not _money_due(ret, trigger):
+            return []
         all_items = list(
             ReturnItem.objects.filter(return_request=ret)
             .select_related("order_line")
             .order_by("pk")
         )
-        now = clock.now()
-        # Only the items still due money: after an inspection, the accepted ones; before it,
-        # all but those the warehouse already found missing, wrong or rejected (a job that
-        # runs late must not pay for them). The others get a note saying why, once.
-        inspected = ret.refund_timing == "inspected" and ret.method != ReturnMethod.KEEP_ITEM
-        items = [i for i in all_items if not _not_paid_because(i, inspected=inspected)]
-        _note_items_not_paid(ret, all_items, inspected=inspected, now=now)
-        money = (
-            money_by_resolution(ret, items)
-            if len(items) == len(all_items)
-            else _money_of(ret, all_items, items)
+        return _issue_resolutions(ret, all_items)
+
+
+def issue_resolutions_together(*, return_ids: Sequence[int], trigger: str) -> list[int]:
+    """``issue_resolutions`` for several returns at once, in the caller's transaction (the
+    outbox's batch: a burst of approvals or scans, issue 5's benchmark), each return's money
+    exactly as on its own. Returns the ids left for one by one: exchanges, whose replacement
+    order takes stock and exchange rows not locked here.
+
+    Lock order: every row the batch's money takes is locked first, class by class and in
+    primary-key order within each — the returns, their orders' payments, the returned lines,
+    the customers' credit accounts — the order a single return keeps, so a batch and a
+    single return queue behind one another and can't deadlock. A business refusal sends
+    that return to review (``hold_money_for_review``), as the single job does; anything
+    else raises, and the caller's transaction rolls the whole batch back.
+    """
+    rets = _money_returns(sorted(set(return_ids)))
+    items: dict[int, list[ReturnItem]] = {pk: [] for pk in rets}
+    for item in (
+        ReturnItem.objects.filter(return_request_id__in=list(rets))
+        .select_related("order_line")
+        .order_by("pk")
+    ):
+        items[item.return_request_id].append(item)
+    left = [pk for pk in rets if any(i.resolution == Resolution.EXCHANGE for i in items[pk])]
+    due = [ret for pk, ret in rets.items() if pk not in left and _money_due(ret, trigger)]
+    lock_money_rows(
+        order_ids=[ret.order_id for ret in due],
+        line_ids=[i.order_line_id for ret in due for i in items[ret.pk]],
+    )
+    lock_credit_accounts(customer_ids=[ret.customer_id for ret in due])
+    for ret in due:
+        try:
+            with transaction.atomic():
+                _issue_resolutions(ret, items[ret.pk])
+        except DomainError as error:
+            hold_money_for_review(return_id=ret.pk, trigger=trigger, error=error)
+    return left
+
+
+def _money_returns(return_ids: Sequence[int]) -> dict[int, Return]:
+    """The returns, locked in primary-key order, with what their money needs joined."""
+    return {
+        ret.pk: ret
+        for ret in (
+            # The returns' rows only: locking the joined merchant too would queue every
+            # resolution of the store behind one another (the money's own rows are locked
+            # next, in their fixed order).
+            Return.objects.select_for_update(of=("self",))
+            .select_related("merchant", "order", "customer")
+            .filter(pk__in=return_ids)
+            .order_by("pk")
         )
-        # What each line gives back, counted against what was paid for it (DESIGN §6).
-        refund_lines = [
-            (i.order_line_id, i.refund_minor) for i in items if i.resolution == Resolution.REFUND
-        ]
-        cod = ret.order.payment_method == "cash_on_delivery"
-        if money.refund_minor and cod and ret.payout_iban:
-            # Cash on delivery: back by bank transfer, in the merchant's next transfer file.
-            request_bank_payout(
-                merchant=ret.merchant,
-                amount=Money(money.refund_minor, ret.currency),
-                creditor_name=ret.payout_name or ret.customer.name,
-                creditor_iban=ret.payout_iban,
-                idempotency_key=f"return-{ret.pk}-transfer",
-                reference=ret.number,
-                lines=refund_lines,
-            )
-            started.append("bank_transfer")
-        if money.refund_minor and not cod:
-            request_refund(
-                merchant=ret.merchant,
-                order_id=ret.order_id,
-                amount=Money(money.refund_minor, ret.currency),
-                idempotency_key=f"return-{ret.pk}-refund",
-                reference=ret.number,
-                lines=refund_lines,
-            )
-            started.append("refund")
-        if money.store_credit_minor:
-            credit_items = [i for i in items if i.resolution == Resolution.STORE_CREDIT]
-            base = sum(i.refund_minor for i in credit_items)
-            # The base (not the bonus) counts against what each line was paid; lines are
-            # locked before the credit account, as everywhere.
-            count_refund_on_lines(
-                merchant_id=ret.merchant_id,
-                kind=LineRefundKind.STORE_CREDIT,
-                reference=ret.number,
-                lines=[(i.order_line_id, i.refund_minor) for i in credit_items],
-                parts=[(f"return-{ret.pk}-credit", base)],
-            )
-            grant = grant_store_credit(
-                merchant=ret.merchant,
-                customer=ret.customer,
-                amount=Money(base, ret.currency),
-                bonus=Money(money.store_credit_minor - base, ret.currency)
-                if money.store_credit_minor > base
-                else None,
-                idempotency_key=f"return-{ret.pk}-credit",
-                reference=ret.number,
+    }
+
+
+def _money_due(ret: Return, trigger: str) -> bool:
+    if ret.status not in _MONEY_STATES:
+        return False
+    if ret.method == ReturnMethod.KEEP_ITEM:
+        return trigger in ("ReturnApproved", "ReturnCompleted")
+    return TIMING_TRIGGERS.get(ret.refund_timing) == trigger
+
+
+def _issue_resolutions(ret: Return, all_items: Sequence[ReturnItem]) -> list[str]:
+    """``issue_resolutions`` once the return is locked and due (its items loaded)."""
+    started: list[str] = []
+    now = clock.now()
+    # Only the items still due money: after an inspection, the accepted ones; before it,
+    # all but those the warehouse already found missing, wrong or rejected (a job that
+    # runs late must not pay for them). The others get a note saying why, once.
+    inspected = ret.refund_timing == "inspected" and ret.method != ReturnMethod.KEEP_ITEM
+    items = [i for i in all_items if not _not_paid_because(i, inspected=inspected)]
+    _note_items_not_paid(ret, all_items, inspected=inspected, now=now)
+    money = (
+        money_by_resolution(ret, items)
+        if len(items) == len(all_items)
+        else _money_of(ret, all_items, items)
+    )
+    # What each line gives back, counted against what was paid for it (DESIGN §6).
+    refund_lines = [
+        (i.order_line_id, i.refund_minor) for i in items if i.resolution == Resolution.REFUND
+    ]
+    cod = ret.order.payment_method == "cash_on_delivery"
+    if money.refund_minor and cod and ret.payout_iban:
+        # Cash on delivery: back by bank transfer, in the merchant's next transfer file.
+        request_bank_payout(
+            merchant=ret.merchant,
+            amount=Money(money.refund_minor, ret.currency),
+            creditor_name=ret.payout_name or ret.customer.name,
+            creditor_iban=ret.payout_iban,
+            idempotency_key=f"return-{ret.pk}-transfer",
+            reference=ret.number,
+            lines=refund_lines,
+        )
+        started.append("bank_transfer")
+    if money.refund_minor and not cod:
+        request_refund(
+            merchant=ret.merchant,
+            order_id=ret.order_id,
+            amount=Money(money.refund_minor, ret.currency),
+            idempotency_key=f"return-{ret.pk}-refund",
+            reference=ret.number,
+            lines=refund_lines,
+        )
+        started.append("refund")
+    if money.store_credit_minor:
+        credit_items = [i for i in items if i.resolution == Resolution.STORE_CREDIT]
+        base = sum(i.refund_minor for i in credit_items)
+        # The base (not the bonus) counts against what each line was paid; lines are
+        # locked before the credit account, as everywhere.
+        count_refund_on_lines(
+            merchant_id=ret.merchant_id,
+            kind=LineRefundKind.STORE_CREDIT,
+            reference=ret.number,
+            lines=[(i.order_line_id, i.refund_minor) for i in credit_items],
+            parts=[(f"return-{ret.pk}-credit", base)],
+        )
+        grant = grant_store_credit(
+            merchant=ret.merchant,
+            customer=ret.customer,
+            amount=Money(base, ret.currency),
+            bonus=Money(money.store_credit_minor - base, ret.currency)
+            if money.store_credit_minor > base
+            else None,
+            idempotency_key=f"return-{ret.pk}-credit",
+            reference=ret.number,
+            actor="system",
+            valid_for=_credit_term(ret),
+        )
+        if not grant.replayed:
+            _timeline(
+                ret,
+                kind="store_credit_issued",
                 actor="system",
-                valid_for=_credit_term(ret),
+                at=now,
+                data={"amount_minor": money.store_credit_minor, "currency": ret.currency},
             )
-            if not grant.replayed:
-                _timeline(
-                    ret,
-                    kind="store_credit_issued",
-                    actor="system",
-                    at=now,
-                    data={"amount_minor": money.store_credit_minor, "currency": ret.currency},
-                )
-            started.append("store_credit")
-        started += _issue_exchanges(ret, all_items, now=now)
+        started.append("store_credit")
+    started += _issue_exchanges(ret, all_items, now=now)
     return started
 
 

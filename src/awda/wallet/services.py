@@ -13,7 +13,7 @@ there), and a unique constraint catches the rest (one key raced across two accou
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -177,6 +177,18 @@ def _lock_account(merchant: Merchant, customer_id: int, currency: str) -> Credit
         .filter(customer_id=customer_id, currency=currency)
         .first()
     )
+
+
+def lock_credit_accounts(*, customer_ids: Sequence[int]) -> None:
+    """Lock the customers' credit accounts in primary-key order (several grants in one
+    transaction: after the payments and lines, as every grant takes them)."""
+    if customer_ids:
+        list(
+            CreditAccount.objects.select_for_update()
+            .filter(customer_id__in=sorted(set(customer_ids)))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
 
 
 def _new_code_fields() -> tuple[str, dict[str, str]]:

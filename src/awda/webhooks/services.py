@@ -188,6 +188,20 @@ def _checked_events(events: Sequence[str]) -> list[str]:
 # -- deliveries ---------------------------------------------------------------------------------
 
 
+def events_to_deliver(*, events: Sequence[Event]) -> list[Event]:
+    """The events among these ``record_deliveries`` has anything to do for: a public name
+    and an active subscription of their merchant that wants it (one statement for all)."""
+    named = [e for e in events if e.merchant_id is not None and e.name in rules.PUBLIC_NAME_FOR]
+    if not named:
+        return []
+    wanted: dict[int, set[str]] = {}
+    for merchant_id, names in Subscription.objects.filter(
+        merchant_id__in={e.merchant_id for e in named}, active=True
+    ).values_list("merchant_id", "events"):
+        wanted.setdefault(merchant_id, set()).update(names)
+    return [e for e in named if rules.PUBLIC_NAME_FOR[e.name] in wanted.get(e.merchant_id or 0, ())]
+
+
 def record_deliveries(*, event: Event) -> list[int]:
     """One delivery per active subscription of the event's merchant that wants it (the
     outbox handler, inside its transaction). A replayed handler adds none: the database
