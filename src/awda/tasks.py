@@ -81,6 +81,16 @@ def text_shopper(event: Event) -> None:
     notifications.send_step_text(event=event.name, payload=event.payload)
 
 
+def _send_refunds_together(events: Sequence[Event]) -> list[Event]:
+    """A burst's refunds: claimed and marked sent together, one gateway adapter per account
+    (payments.execute_refunds); an unknown outcome raises, and each event retries alone."""
+    payments.execute_refunds(
+        refund_ids=[int(i) for event in events for i in event.payload["refund_ids"]]
+    )
+    return []
+
+
+@outbox.together(_send_refunds_together)
 @outbox.outside_transaction
 def send_refunds(event: Event) -> None:
     """Send each reserved part of a refund to its gateway; an unknown outcome raises, so the
@@ -530,7 +540,7 @@ MONEY_FIRST = frozenset(
     }
 )
 MONEY_PRIORITY = 10
-MONEY_BATCH = 50
+MONEY_BATCH = 20
 
 
 def enqueue_event(event_ids: Sequence[str], names: Sequence[str] = ()) -> None:

@@ -154,3 +154,73 @@ def test_a_worker_killed_after_the_gateway_acted_leaves_one_refund(merchant, mon
     assert settled.status == RefundStatus.SUCCEEDED and settled.attempts == 1
     assert len(sandbox._refunds) == 1
     assert Event.objects.filter(name="RefundIssued").count() == 1
+
+
+# -- several at once (a burst's RefundRequested, payments.execute_refunds) ---------------------
+
+
+def _reserved(merchant, n: int) -> list[Refund]:
+    refunds = []
+    for i in range(n):
+        order = _order(merchant)
+        refunds += services.request_refund(
+            merchant=merchant, order_id=order.pk, amount=Money(10000, "SAR"),
+            idempotency_key=f"k{i}", reference=f"R-{i}",
+        )  # fmt: skip
+    return refunds
+
+
+def test_refunds_sent_together_succeed_once_each_as_on_their_own(merchant) -> None:
+    _gateway(merchant)
+    refunds = _reserved(merchant, 4)
+    services.execute_refund(refund_id=refunds[0].pk)  # one already done on its own
+
+    services.execute_refunds(refund_ids=[r.pk for r in refunds] + [refunds[1].pk])
+    services.execute_refunds(refund_ids=[r.pk for r in refunds])  # a replayed job
+
+    for refund in Refund.objects.all():
+        assert refund.status == RefundStatus.SUCCEEDED and refund.attempts == 1
+        assert refund.gateway_refund_id.startswith("sbx_re_") and refund.claimed_until is None
+    assert len(sandbox._refunds) == 4
+    assert Event.objects.filter(name="RefundIssued").count() == 4
+
+
+def test_refunds_sent_together_whose_answers_are_lost_are_reconciled_not_sent_again(
+    merchant,
+) -> None:
+    account = _gateway(merchant, refund_outcome="timeout")
+    refunds = _reserved(merchant, 3)
+
+    with pytest.raises(GatewayError):
+        services.execute_refunds(refund_ids=[r.pk for r in refunds])  # every one was tried
+    assert set(Refund.objects.values_list("status", flat=True)) == {RefundStatus.SENT}
+    assert len(sandbox._refunds) == 3
+    account.settings = '{"refund_outcome": "succeeded"}'
+    account.save()
+    services.execute_refunds(refund_ids=[r.pk for r in refunds])
+
+    assert set(Refund.objects.values_list("status", flat=True)) == {RefundStatus.SUCCEEDED}
+    assert set(Refund.objects.values_list("attempts", flat=True)) == {1}
+    assert len(sandbox._refunds) == 3  # found by their keys, not made again
+
+
+def test_refunds_refused_together_go_to_review_and_free_their_amounts(merchant) -> None:
+    _gateway(merchant, refund_outcome="fail")
+    refunds = _reserved(merchant, 2)
+
+    services.execute_refunds(refund_ids=[r.pk for r in refunds])
+
+    assert set(Refund.objects.values_list("status", flat=True)) == {RefundStatus.REVIEW}
+    assert set(Payment.objects.values_list("refunded_minor", flat=True)) == {0}
+    assert Event.objects.filter(name="RefundNeedsReview").count() == 2
+
+
+def test_refunds_of_a_store_without_an_active_gateway_go_to_review(merchant) -> None:
+    account = _gateway(merchant)
+    refunds = _reserved(merchant, 2)
+    account.active = False
+    account.save()
+
+    services.execute_refunds(refund_ids=[r.pk for r in refunds])
+
+    assert set(Refund.objects.values_list("status", flat=True)) == {RefundStatus.REVIEW}

@@ -121,3 +121,26 @@ def test_one_event_is_dispatched_as_on_its_own_and_a_failure_is_reported() -> No
 
 def _failing(event: Event) -> None:
     raise RuntimeError("not yet")
+
+
+def _mail_together(events: Sequence[Event]) -> list[Event]:
+    from django.db import connection
+
+    log.append(("mails", connection.in_atomic_block))
+    return [e for e in events if _n(e) == 2]
+
+
+@outbox.together(_mail_together)
+@outbox.outside_transaction
+def mail_together(event: Event) -> None:
+    from django.db import connection
+
+    log.append(("mail", connection.in_atomic_block))
+
+
+def test_an_outside_handler_runs_together_with_no_transaction_open() -> None:
+    log.clear()
+    ids = _events(1, 2, 3)
+    assert outbox.dispatch_many(ids, {"Approved": [mail_together]}) == []
+    assert log == [("mails", False), ("mail", False)]  # event 2 was left for one by one
+    assert _handled(_key(mail_together)) == [1, 2, 3]

@@ -111,8 +111,9 @@ def dispatch_many(event_ids: Sequence[str], handlers: Mapping[str, Sequence[Hand
     events of its name that still need it, in one transaction with their markers: a burst
     of approvals issues its money in one go (issue 5's benchmark). It hands back the events
     it left for one by one; if it fails, its transaction rolls back and each event runs it
-    on its own, as ``dispatch`` does (the reference path). Then every event's other handlers
-    run as in ``dispatch``.
+    on its own, as ``dispatch`` does (the reference path). An ``outside_transaction``
+    handler runs together with no transaction open and its markers written once it
+    succeeded, as on its own. Then every event's other handlers run as in ``dispatch``.
     """
     loaded = _load_many(event_ids)
     groups: dict[str, list[tuple[Event, set[str]]]] = {}
@@ -126,11 +127,18 @@ def dispatch_many(event_ids: Sequence[str], handlers: Mapping[str, Sequence[Hand
             if together is None or len(todo) < 2:
                 continue
             try:
-                with transaction.atomic():
-                    mine = _mark_many(todo, key)
-                    claimed = [event for event in todo if event.pk in mine]
-                    left = together(claimed) if claimed else []
-                    _unmark_many([event for event in left if event.pk in mine], key)
+                if getattr(handler, "outside_transaction", False):
+                    # As on its own: no transaction open while it talks to another server,
+                    # the markers once it succeeded (at least once).
+                    left = together(todo)
+                    left_ids = {event.pk for event in left}
+                    _mark_many([e for e in todo if e.pk not in left_ids], key)
+                else:
+                    with transaction.atomic():
+                        mine = _mark_many(todo, key)
+                        claimed = [event for event in todo if event.pk in mine]
+                        left = together(claimed) if claimed else []
+                        _unmark_many([event for event in left if event.pk in mine], key)
             except Exception:
                 log.warning(
                     "handler %s failed on %d events together; each runs on its own",
@@ -272,6 +280,8 @@ _LOAD_MANY = (
 def _mark_many(events: Sequence[Event], key: str) -> set[Any]:
     """Write the handler's marker for each event that has none yet; returns the ids of
     the events marked here (a marker another worker is writing is waited for, then kept)."""
+    if not events:
+        return set()
     now = connection.ops.adapt_datetimefield_value(clock.now())
     params: list[Any] = []
     for event in events:

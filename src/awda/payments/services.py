@@ -271,22 +271,86 @@ def execute_refund(*, refund_id: int) -> Refund:
         refund.status = RefundStatus.SENT
         refund.attempts += 1  # as the update did (the claim keeps other workers out)
         try:
-            result = gateway.refund(
-                RefundRequest(
-                    payment_reference=refund.payment.reference,
-                    amount_minor=refund.amount_minor,
-                    currency=refund.currency,
-                    idempotency_key=refund.idempotency_key,
-                    reason="return",
-                    metadata={"reference": refund.reference},
-                )
-            )
+            result = gateway.refund(_refund_request(refund))
         except GatewayError as exc:
             if exc.retryable:
                 Refund.objects.filter(pk=refund.pk).update(claimed_until=None)
                 raise
             return _to_review(refund, exc.message)
     return _settle(refund, result)
+
+
+def execute_refunds(*, refund_ids: Sequence[int]) -> None:
+    """``execute_refund`` for several refunds at once (a burst's ``RefundRequested``): those
+    never sent are claimed and marked sent together, in one transaction committed before
+    any call (a worker that dies after the gateway acted leaves them "sent", and the next
+    attempt asks the gateway what became of them), then sent through one adapter per
+    gateway account and settled one by one. The others (sent before, claimed by another
+    worker, settled) go through ``execute_refund``. Raises the first GatewayError whose
+    outcome is still unknown once every refund has been tried (the job retries)."""
+    ids = sorted(set(refund_ids))
+    now = clock.now()
+    with transaction.atomic():
+        fresh = list(
+            Refund.objects.select_for_update(skip_locked=True)
+            .select_related("payment")
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+            .filter(pk__in=ids, status=RefundStatus.PENDING)
+            .order_by("pk")
+        )
+        Refund.objects.filter(pk__in=[r.pk for r in fresh]).update(
+            status=RefundStatus.SENT,
+            attempts=F("attempts") + 1,
+            claimed_until=now + timedelta(seconds=CLAIM_SECONDS),
+        )
+    unknown: list[GatewayError] = []
+    for refund_id in sorted(set(ids) - {r.pk for r in fresh}):
+        try:
+            execute_refund(refund_id=refund_id)
+        except GatewayError as exc:
+            unknown.append(exc)
+    accounts: dict[tuple[int, str], GatewayAccount] = {}
+    for active in GatewayAccount.objects.filter(
+        merchant_id__in={r.merchant_id for r in fresh}, active=True
+    ).order_by("pk"):
+        accounts.setdefault((active.merchant_id, active.gateway), active)
+    by_account = itertools.groupby(
+        sorted(fresh, key=lambda r: (r.merchant_id, r.gateway, r.pk)),
+        key=lambda r: (r.merchant_id, r.gateway),
+    )
+    for key, refunds in by_account:
+        account = accounts.get(key)
+        if account is None:
+            for refund in refunds:
+                _to_review(refund, "no active account for this payment's gateway")
+            continue
+        with _using(account) as gateway:
+            for refund in refunds:
+                refund.status = RefundStatus.SENT  # as the claim wrote it
+                refund.attempts += 1
+                try:
+                    result = gateway.refund(_refund_request(refund))
+                except GatewayError as exc:
+                    if not exc.retryable:
+                        _to_review(refund, exc.message)
+                        continue
+                    Refund.objects.filter(pk=refund.pk).update(claimed_until=None)
+                    unknown.append(exc)
+                    continue
+                _settle(refund, result)
+    if unknown:
+        raise unknown[0]
+
+
+def _refund_request(refund: Refund) -> RefundRequest:
+    return RefundRequest(
+        payment_reference=refund.payment.reference,
+        amount_minor=refund.amount_minor,
+        currency=refund.currency,
+        idempotency_key=refund.idempotency_key,
+        reason="return",
+        metadata={"reference": refund.reference},
+    )
 
 
 def _settle(refund: Refund, result: RefundResult) -> Refund:

@@ -1594,11 +1594,18 @@ def issue_resolutions_together(*, return_ids: Sequence[int], trigger: str) -> li
         items[item.return_request_id].append(item)
     left = [pk for pk in rets if any(i.resolution == Resolution.EXCHANGE for i in items[pk])]
     due = [ret for pk, ret in rets.items() if pk not in left and _money_due(ret, trigger)]
+    # Only what the money will touch: a burst's batches overlap as little as they can.
     lock_money_rows(
         order_ids=[ret.order_id for ret in due],
         line_ids=[i.order_line_id for ret in due for i in items[ret.pk]],
     )
-    lock_credit_accounts(customer_ids=[ret.customer_id for ret in due])
+    lock_credit_accounts(
+        customer_ids=[
+            ret.customer_id
+            for ret in due
+            if any(i.resolution == Resolution.STORE_CREDIT for i in items[ret.pk])
+        ]
+    )
     for ret in due:
         try:
             with transaction.atomic():
