@@ -5,9 +5,10 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.test import Client
 
@@ -30,6 +31,12 @@ from awda.returns.services import install_default_reasons
 __all__ = ["ApiClient", "Merchant", "api_key", "default_policy", "line", "merchant", "order"]
 
 _seq = itertools.count(1)
+
+
+def today_at(merchant: Merchant) -> date:
+    """Today in the merchant's time zone, as its reports count days (Riyadh's day starts at
+    21:00 UTC: a UTC date is yesterday there from then on)."""
+    return clock.now().astimezone(ZoneInfo(merchant.timezone or "UTC")).date()
 
 
 def merchant(

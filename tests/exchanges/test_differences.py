@@ -4,8 +4,6 @@ replacement held until paid), cash on delivery, a refund, a bank transfer or sto
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
 from awda.catalog.models import Stock
@@ -227,7 +225,7 @@ def test_the_money_report_counts_a_refunded_difference_as_promised():
     _issued(merchant, "TEE-S")
     factories.run_jobs()
 
-    today = date.today()
+    today = factories.today_at(merchant)
     report = money_report(merchant=merchant, start=today, end=today)
 
     assert report.mismatches == []

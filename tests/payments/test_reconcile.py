@@ -229,7 +229,7 @@ def test_the_money_report_counts_the_mismatches_found_in_its_days(merchant, api)
     refund = _refund(merchant)
     _rewrite_at_sandbox(refund, status=GatewayStatus.CANCELLED, failure_message="")
     services.reconcile_refunds(merchant=merchant)
-    today = clock.now().date()
+    today = factories.today_at(merchant)
 
     report = money_report(merchant=merchant, start=today, end=today)
     earlier = money_report(

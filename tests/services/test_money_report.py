@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from awda.core import clock
 from awda.payments.gateways import sandbox as sandbox_gateway
 from awda.payments.models import Refund
 from awda.returns.models import Return, ReturnStatus
@@ -40,7 +39,7 @@ def test_a_days_refunds_and_credit_add_up_and_match_their_returns(merchant, api)
     _deliver(refunded)
     _order2, credited = _return(merchant, "store_credit")
     _deliver(credited)
-    today = clock.now().date()
+    today = factories.today_at(merchant)
 
     report = money_report(merchant=merchant, start=today, end=today)
 
@@ -57,7 +56,9 @@ def test_a_refund_that_moved_more_than_promised_is_named(merchant):
     _deliver(ret)
     Refund.objects.update(amount_minor=ret.refund_total_minor + 1)  # a ledger gone wrong
 
-    report = money_report(merchant=merchant, start=clock.now().date(), end=clock.now().date())
+    report = money_report(
+        merchant=merchant, start=factories.today_at(merchant), end=factories.today_at(merchant)
+    )
 
     (mismatch,) = report.mismatches
     assert (mismatch.number, mismatch.kind) == (ret.number, "refund")
@@ -77,8 +78,8 @@ def test_dates_outside_any_plausible_range_are_refused_not_a_crash(api):
 # -- returns paid only in part ------------------------------------------------------------------
 
 
-def _today():
-    return clock.now().date()
+def _today(merchant):
+    return factories.today_at(merchant)
 
 
 def test_a_return_paid_only_for_its_accepted_items_is_no_mismatch():
@@ -90,7 +91,7 @@ def test_a_return_paid_only_for_its_accepted_items_is_no_mismatch():
     factories.run_jobs()
     assert Refund.objects.get().amount_minor < ret.refund_total_minor  # item 2 got nothing
 
-    report = money_report(merchant=merchant, start=_today(), end=_today())
+    report = money_report(merchant=merchant, start=_today(merchant), end=_today(merchant))
 
     assert report.mismatches == []
 
@@ -108,7 +109,7 @@ def test_items_found_missing_at_receipt_leave_no_mismatch_for_the_rest():
     factories.run_jobs()
     factories.run_jobs()
 
-    report = money_report(merchant=merchant, start=_today(), end=_today())
+    report = money_report(merchant=merchant, start=_today(merchant), end=_today(merchant))
 
     assert Refund.objects.get().status == "succeeded" and report.mismatches == []
 
@@ -123,7 +124,7 @@ def test_store_credit_for_the_accepted_items_matches_with_their_share_of_the_bon
     item = inspection._items(ret)["2"]
     assert item.refund_minor < account.balance_minor < ret.store_credit_total_minor  # bonus
 
-    report = money_report(merchant=merchant, start=_today(), end=_today())
+    report = money_report(merchant=merchant, start=_today(merchant), end=_today(merchant))
 
     assert report.mismatches == []
 
@@ -138,7 +139,7 @@ def test_a_partly_paid_return_whose_refund_differs_from_its_paid_items_is_still_
     due = inspection._items(ret)["1"].refund_minor
     Refund.objects.update(amount_minor=due - 100)  # the gateway gave back less
 
-    report = money_report(merchant=merchant, start=_today(), end=_today())
+    report = money_report(merchant=merchant, start=_today(merchant), end=_today(merchant))
 
     (mismatch,) = report.mismatches
     assert (mismatch.number, mismatch.kind) == (ret.number, "refund")
@@ -158,7 +159,7 @@ def test_money_sent_before_an_item_was_found_missing_is_for_review_not_a_mismatc
         items=[ReceivedItem(line_ref="1", quantity=1)],
     )
 
-    report = money_report(merchant=merchant, start=_today(), end=_today())
+    report = money_report(merchant=merchant, start=_today(merchant), end=_today(merchant))
 
     # Both items were paid (the money went out before the warehouse looked): the return is
     # in review with the amount at stake, and the report shows no difference of its own.
