@@ -101,7 +101,10 @@ def dispatch(event_id: str, handlers: Mapping[str, Sequence[Handler]]) -> Dispat
     loaded = _load(event_id)
     if loaded is None:
         return DispatchResult(ran=0, complete=True)
-    return _run_handlers(*loaded, handlers)
+    event, done = loaded
+    result, error = _run_handlers(event, done, handlers)
+    _close(event, error=error, complete=result.complete)
+    return result
 
 
 def dispatch_many(event_ids: Sequence[str], handlers: Mapping[str, Sequence[Handler]]) -> list[str]:
@@ -151,9 +154,18 @@ def dispatch_many(event_ids: Sequence[str], handlers: Mapping[str, Sequence[Hand
             for event, done in group:
                 if event.pk not in left_ids:
                     done.add(key)  # ours now, or another worker's (its marker was there)
-    return [
-        str(event.pk) for event, done in loaded if not _run_handlers(event, done, handlers).complete
-    ]
+    incomplete: list[str] = []
+    clean: list[Event] = []  # complete at the first try: stamped in one statement
+    for event, done in loaded:
+        result, error = _run_handlers(event, done, handlers)
+        if result.complete and error is None:
+            clean.append(event)
+            continue
+        _close(event, error=error, complete=result.complete)
+        if not result.complete:
+            incomplete.append(str(event.pk))
+    _close_many(clean)
+    return incomplete
 
 
 def _key(handler: Handler) -> str:
@@ -162,7 +174,9 @@ def _key(handler: Handler) -> str:
 
 def _run_handlers(
     event: Event, done: set[str], handlers: Mapping[str, Sequence[Handler]]
-) -> DispatchResult:
+) -> tuple[DispatchResult, str | None]:
+    """Run the event's handlers not done yet: the outcome and the last error (the caller
+    records both on the event, ``_close``)."""
     ran = 0
     failed = False
     errors: list[str] = []
@@ -191,8 +205,7 @@ def _run_handlers(
             failed = True
             errors.append(f"{key}: {exc}")
             log.exception("handler %s failed on event %s", key, event.pk)
-    _close(event, error=errors[-1] if errors else None, complete=not failed)
-    return DispatchResult(ran=ran, complete=not failed)
+    return DispatchResult(ran=ran, complete=not failed), errors[-1] if errors else None
 
 
 def _load(event_id: str) -> tuple[Event, set[str]] | None:
@@ -338,6 +351,20 @@ def _close(event: Event, *, error: str | None, complete: bool) -> None:
         cursor.execute(
             f"UPDATE {_EVENT} SET {', '.join(sets)} WHERE id = %s",  # noqa: S608 (no input)
             [*params, _db_id(event)],
+        )
+
+
+def _close_many(events: Sequence[Event]) -> None:
+    """``_close`` for events that all completed without an error, in one statement."""
+    if not events:
+        return
+    ids = [_db_id(event) for event in events]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_EVENT} SET attempts = attempts + 1,"  # noqa: S608 (no input)
+            " dispatched_at = COALESCE(dispatched_at, %s)"
+            f" WHERE id IN ({', '.join(['%s'] * len(ids))})",
+            [connection.ops.adapt_datetimefield_value(clock.now()), *ids],
         )
 
 

@@ -493,6 +493,7 @@ def count_refund_on_lines(
         line.pk: line
         for line in OrderLine.objects.select_for_update()
         .filter(merchant_id=merchant_id, pk__in=sorted(wanted))
+        .only("pk", "line_ref", "paid_minor", "refunded_minor")  # all a cap needs
         .order_by("pk")
     }
     if len(locked) != len(wanted):
