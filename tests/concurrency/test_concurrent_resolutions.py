@@ -10,22 +10,14 @@ import random
 import pytest
 from django.db import transaction
 
-from awda.payments.gateways import sandbox
 from awda.payments.models import Refund
 from awda.returns.services import issue_resolutions, issue_resolutions_together
 from awda.wallet.models import CreditAccount, LedgerTransaction, TransactionKind
 from tests import factories
 from tests.concurrency.test_concurrent_returns import ATTEMPTS, _race
-from tests.services.test_money_flow import _return
+from tests.services.test_money_flow import _fresh_sandbox, _return  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_sandbox():
-    sandbox.reset_sandbox()
-    yield
-    sandbox.reset_sandbox()
 
 
 def test_fifty_workers_in_batches_and_alone_resolve_each_return_once(db):

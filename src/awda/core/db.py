@@ -28,6 +28,12 @@ def lock_keys(keys: Iterable[str]) -> None:
 M = TypeVar("M", bound=models.Model)
 
 
+def lock_in_order(queryset: models.QuerySet[Any]) -> None:
+    """Lock the query's rows in primary-key order (nothing on SQLite, whose transactions
+    already write one at a time); the rows themselves are not loaded."""
+    list(queryset.select_for_update().order_by("pk").values_list("pk", flat=True))
+
+
 def loaded_instance(model: type[M], **values: Any) -> M:
     """An instance as if loaded from the database with only ``values``' fields: the others
     are deferred, so reading one fetches it (never a silent default)."""

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from awda.catalog.models import Variant
 from awda.catalog.services import ProductData, VariantData, upsert_product
 from awda.core import clock
-from awda.core.db import lock_keys
+from awda.core.db import lock_in_order, lock_keys
 from awda.core.errors import Conflict, DomainError, InvalidInput
 from awda.core.money import allocate_minor, exponent
 from awda.core.outbox import record_event
@@ -439,19 +439,9 @@ def lock_money_rows(*, order_ids: Sequence[int], line_ids: Sequence[int]) -> Non
     resolutions issued in one transaction will count their money on (the order every
     single resolution keeps, so the two queue instead of deadlocking)."""
     if order_ids:
-        list(
-            Payment.objects.select_for_update()
-            .filter(order_id__in=sorted(set(order_ids)))
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
+        lock_in_order(Payment.objects.filter(order_id__in=sorted(set(order_ids))))
     if line_ids:
-        list(
-            OrderLine.objects.select_for_update()
-            .filter(pk__in=sorted(set(line_ids)))
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
+        lock_in_order(OrderLine.objects.filter(pk__in=sorted(set(line_ids))))
 
 
 # -- what each line has given back ---------------------------------------------------------------

@@ -23,7 +23,7 @@ from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
 from awda.core import clock
-from awda.core.db import lock_keys
+from awda.core.db import lock_in_order, lock_keys
 from awda.core.errors import InvalidInput, NotFound
 from awda.core.money import Money
 from awda.core.outbox import record_event
@@ -183,12 +183,7 @@ def lock_credit_accounts(*, customer_ids: Sequence[int]) -> None:
     """Lock the customers' credit accounts in primary-key order (several grants in one
     transaction: after the payments and lines, as every grant takes them)."""
     if customer_ids:
-        list(
-            CreditAccount.objects.select_for_update()
-            .filter(customer_id__in=sorted(set(customer_ids)))
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
+        lock_in_order(CreditAccount.objects.filter(customer_id__in=sorted(set(customer_ids))))
 
 
 def _new_code_fields() -> tuple[str, dict[str, str]]:
