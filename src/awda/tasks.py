@@ -541,6 +541,7 @@ MONEY_FIRST = frozenset(
 )
 MONEY_PRIORITY = 10
 MONEY_BATCH = 20
+MONEY_BATCHES_PER_JOB = 25
 
 
 def enqueue_event(event_ids: Sequence[str], names: Sequence[str] = ()) -> None:
@@ -578,23 +579,24 @@ def _money_key() -> str:
 
 @db_task(retries=8, retry_delay=15)
 def dispatch_money() -> None:
-    """Dispatch the money events waiting in the list, up to MONEY_BATCH together. Each push
-    enqueued one of these jobs, so a burst is shared among the workers, and a job that
-    finds the list empty (an earlier one took its events) is done. Events that did not
-    complete go to their own retried job; a worker that dies holding a batch leaves its
-    events undispatched for the outbox sweep."""
+    """Dispatch the money events waiting in the list, MONEY_BATCH together, until the list
+    is empty. Each push enqueued one of these jobs, so a burst is shared among the workers,
+    and a job that finds the list empty (others took its events) is done; after
+    MONEY_BATCHES_PER_JOB batches a job hands over to a new one, so other jobs get a turn.
+    Events that did not complete go to their own retried job; a worker that dies holding a
+    batch leaves its events undispatched for the outbox sweep."""
     redis = _money_list()
     if redis is None:
         return
-    ids = [
-        i.decode() if isinstance(i, bytes) else str(i)
-        for i in redis.lpop(_money_key(), MONEY_BATCH) or ()
-    ]
-    if not ids:
-        return
-    incomplete = outbox.dispatch_many(ids, HANDLERS)
-    if incomplete:
-        dispatch_events.schedule((incomplete,), delay=15)
+    for _batch in range(MONEY_BATCHES_PER_JOB):
+        taken = redis.lpop(_money_key(), MONEY_BATCH) or ()
+        if not taken:
+            return
+        ids = [i.decode() if isinstance(i, bytes) else str(i) for i in taken]
+        incomplete = outbox.dispatch_many(ids, HANDLERS)
+        if incomplete:
+            dispatch_events.schedule((incomplete,), delay=15)
+    dispatch_money(priority=MONEY_PRIORITY)
 
 
 @db_periodic_task(crontab(minute="*"))
