@@ -29,8 +29,10 @@ Goal (issue 5): *≥ 300 resolutions/s issued on PostgreSQL with the sandbox gat
 
 ``python bench/resolutions.py profile --out DIR [--returns 300]``
   One worker's path in-process and single-threaded (cProfile on CPU time): a fresh batch's
-  ``ReturnApproved`` events dispatched one at a time, then the events their handlers wrote
-  (``RefundRequested``, ``RefundIssued``, ``StoreCreditGranted``, …) until none is left.
+  ``ReturnApproved`` events, then the events their handlers wrote (``RefundRequested``,
+  ``RefundIssued``, ``StoreCreditGranted``, …) until none is left; the money's events in
+  batches of ``tasks.MONEY_BATCH`` through ``outbox.dispatch_many``, as the worker takes them
+  from the money list, the others one at a time.
   Prints CPU and SQL statements per resolution, the time per handler and the top functions.
 
 "Issued": a card refund's row ``succeeded`` (the sandbox gateway answered and it was
@@ -594,15 +596,21 @@ class _Meter:
 
     def wrap(self, handler: Any) -> Any:
         # functools.wraps keeps __module__, __qualname__ (the handler's marker key) and the
-        # outside_transaction flag.
-        @functools.wraps(handler)
-        def measured(event: Any) -> Any:
-            outer, self.current = self.current, handler.__name__
+        # outside_transaction flag; a batched handler's ``together`` is measured as its own.
+        measured = self._measure(handler, handler.__name__)
+        if getattr(handler, "together", None) is not None:
+            measured.together = self._measure(handler.together, handler.__name__)
+        return measured
+
+    def _measure(self, fn: Any, name: str) -> Any:
+        @functools.wraps(fn)
+        def measured(arg: Any) -> Any:
+            outer, self.current = self.current, name
             started = time.thread_time()
             try:
-                return handler(event)
+                return fn(arg)
             finally:
-                self.cpu[handler.__name__] += time.thread_time() - started
+                self.cpu[name] += time.thread_time() - started
                 self.current = outer
 
         return measured
@@ -613,22 +621,29 @@ class _Meter:
 
 
 def _dispatch_all(event_ids: list[str], handlers: Any = None) -> None:
-    """What the worker does for the batch, one job at a time: each event, then the events
-    its handlers wrote, in order, until nothing is left."""
+    """What one worker thread does for the batch: the approvals, then the events their
+    handlers wrote, until nothing is left; the money's events in batches of
+    ``tasks.MONEY_BATCH`` (the money list), the others one by one."""
     handlers = handlers or tasks.HANDLERS
     since = clock.now()
-    for event_id in event_ids:
-        outbox.dispatch(event_id, handlers)
+    _dispatch_money(event_ids, handlers)
     while True:
         more = list(
             Event.objects.filter(dispatched_at__isnull=True, created_at__gte=since)
             .order_by("created_at")
-            .values_list("pk", flat=True)
+            .values_list("pk", "name")
         )
         if not more:
             return
-        for event_id in more:
-            outbox.dispatch(str(event_id), handlers)
+        _dispatch_money([str(pk) for pk, name in more if name in tasks.MONEY_FIRST], handlers)
+        for pk, name in more:
+            if name not in tasks.MONEY_FIRST:
+                outbox.dispatch(str(pk), handlers)
+
+
+def _dispatch_money(event_ids: list[str], handlers: Any) -> None:
+    for start in range(0, len(event_ids), tasks.MONEY_BATCH):
+        outbox.dispatch_many(event_ids[start : start + tasks.MONEY_BATCH], handlers)
 
 
 def cmd_profile(args: argparse.Namespace) -> None:
@@ -716,8 +731,8 @@ def cmd_profile(args: argparse.Namespace) -> None:
         ],
     }
     print(
-        f"\n== in-process profile: {result['returns']} resolutions {batch['kinds']}, one at a"
-        f" time ({issued} issued, {review} in review)"
+        f"\n== in-process profile: {result['returns']} resolutions {batch['kinds']}, money in"
+        f" batches of {tasks.MONEY_BATCH} ({issued} issued, {review} in review)"
     )
     print(
         f"  timed ({n}, no profiler): {result['cpu_ms_per_resolution']} ms CPU and"
