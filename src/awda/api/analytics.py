@@ -8,9 +8,8 @@ when nothing was sold.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest
@@ -20,13 +19,13 @@ from pydantic import ConfigDict, Field
 
 from awda.analytics import selectors
 from awda.api.auth import merchant_of
+from awda.api.pagination import rows_of
 from awda.core import clock
 from awda.core.errors import InvalidInput
 from awda.merchants.models import Merchant
 from awda.webhooks.schemas import ErrorOut, InvalidInputOut
 
 router = Router(tags=["analytics"])
-S = TypeVar("S", bound=Schema)
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 3 * 366  # a longer span is a typing mistake, and slow to read
@@ -170,7 +169,7 @@ class RatesOut(PeriodOut):
 def rates(request: HttpRequest, q: Query[RatesQuery]) -> RatesOut:
     span = _span(request, q)
     rows = selectors.return_rates(**span, by=q.by, limit=q.limit)
-    return RatesOut(**_head(span), by=q.by, rows=_rows(RateRowOut, rows))
+    return RatesOut(**_head(span), by=q.by, rows=rows_of(RateRowOut, rows))
 
 
 class ReasonShareOut(Schema):
@@ -195,7 +194,7 @@ class ReasonsOut(PeriodOut):
 )
 def reasons(request: HttpRequest, q: Query[PeriodQuery]) -> ReasonsOut:
     span = _span(request, q)
-    return ReasonsOut(**_head(span), rows=_rows(ReasonShareOut, selectors.reason_shares(**span)))
+    return ReasonsOut(**_head(span), rows=rows_of(ReasonShareOut, selectors.reason_shares(**span)))
 
 
 class TrendPointOut(Schema):
@@ -218,7 +217,7 @@ class ReasonTrendOut(PeriodOut):
 def reason_trend(request: HttpRequest, q: Query[PeriodQuery]) -> ReasonTrendOut:
     span = _span(request, q)
     grain, points = selectors.reason_trend(**span)
-    return ReasonTrendOut(**_head(span), grain=grain, points=_rows(TrendPointOut, points))
+    return ReasonTrendOut(**_head(span), grain=grain, points=rows_of(TrendPointOut, points))
 
 
 class ItemOut(Schema):
@@ -248,7 +247,7 @@ class ItemsOut(PeriodOut):
 def items(request: HttpRequest, q: Query[ItemsQuery]) -> ItemsOut:
     span = _span(request, q)
     rows = selectors.returned_items(**span, reason_code=q.reason or None, limit=q.limit)
-    return ItemsOut(**_head(span), rows=_rows(ItemOut, rows))
+    return ItemsOut(**_head(span), rows=rows_of(ItemOut, rows))
 
 
 # -- money -------------------------------------------------------------------------------------
@@ -278,7 +277,7 @@ def resolutions(request: HttpRequest, q: Query[PeriodQuery]) -> ResolutionsOut:
     span = _span(request, q)
     mix = selectors.resolution_mix(**span)
     return ResolutionsOut(
-        **_head(span), rows=_rows(ResolutionRowOut, mix.rows), revenue_kept=mix.revenue_kept
+        **_head(span), rows=rows_of(ResolutionRowOut, mix.rows), revenue_kept=mix.revenue_kept
     )
 
 
@@ -332,7 +331,7 @@ class DurationsOut(PeriodOut):
 )
 def refund_times(request: HttpRequest, q: Query[PeriodQuery]) -> DurationsOut:
     span = _span(request, q)
-    return DurationsOut(**_head(span), rows=_rows(DurationRowOut, selectors.refund_times(**span)))
+    return DurationsOut(**_head(span), rows=rows_of(DurationRowOut, selectors.refund_times(**span)))
 
 
 @router.get(
@@ -343,7 +342,9 @@ def refund_times(request: HttpRequest, q: Query[PeriodQuery]) -> DurationsOut:
 )
 def transit_times(request: HttpRequest, q: Query[PeriodQuery]) -> DurationsOut:
     span = _span(request, q)
-    return DurationsOut(**_head(span), rows=_rows(DurationRowOut, selectors.transit_times(**span)))
+    return DurationsOut(
+        **_head(span), rows=rows_of(DurationRowOut, selectors.transit_times(**span))
+    )
 
 
 # -- flags and suppliers -----------------------------------------------------------------------
@@ -374,7 +375,7 @@ class FlaggedOut(PeriodOut):
 def flagged_products(request: HttpRequest, q: Query[FlaggedQuery]) -> FlaggedOut:
     span = _span(request, q)
     rows = selectors.flagged_products(**span)[: q.limit]
-    return FlaggedOut(**_head(span), rows=_rows(FlaggedProductOut, rows))
+    return FlaggedOut(**_head(span), rows=rows_of(FlaggedProductOut, rows))
 
 
 class ScorecardOut(Schema):
@@ -403,9 +404,4 @@ class SuppliersOut(PeriodOut):
 def suppliers(request: HttpRequest, q: Query[PeriodQuery]) -> SuppliersOut:
     span = _span(request, q)
     cards = selectors.supplier_scorecards(**span)
-    return SuppliersOut(**_head(span), rows=_rows(ScorecardOut, cards))
-
-
-def _rows(schema: type[S], rows: Sequence[Any]) -> list[S]:
-    # The selectors' dataclasses carry exactly the schemas' fields.
-    return [schema.model_validate(r, from_attributes=True) for r in rows]
+    return SuppliersOut(**_head(span), rows=rows_of(ScorecardOut, cards))

@@ -18,7 +18,7 @@ from ninja.pagination import paginate
 from pydantic import ConfigDict, Field
 
 from awda.api.auth import merchant_of
-from awda.api.pagination import BoundedLimitOffset
+from awda.api.pagination import BoundedLimitOffset, rows_of
 from awda.core import clock
 from awda.core.errors import InvalidInput, NotFound
 from awda.core.money import Money
@@ -221,17 +221,8 @@ class HistoryOut(Schema):
             risk_flags=[
                 RiskFlagOut(code=f.code, value=f.value, threshold=f.threshold) for f in h.flags
             ],
-            orders=[
-                OrderBriefOut(
-                    number=o.number,
-                    kind=o.kind,
-                    placed_at=o.placed_at,
-                    delivered_at=o.delivered_at,
-                    total_minor=o.total_minor,
-                    currency=o.currency,
-                )
-                for o in h.orders
-            ],
+            # The lists whose schemas carry exactly their rows' fields are read off the rows.
+            orders=rows_of(OrderBriefOut, h.orders),
             returns=[
                 ReturnBriefOut(
                     number=r.number,
@@ -245,32 +236,9 @@ class HistoryOut(Schema):
                 )
                 for r in h.returns
             ],
-            refunds=[
-                RefundOut(
-                    reference=r.reference,
-                    amount_minor=r.amount_minor,
-                    currency=r.currency,
-                    status=r.status,
-                    created_at=r.created_at,
-                    settled_at=r.settled_at,
-                )
-                for r in h.refunds
-            ],
-            transfers=[
-                TransferOut(
-                    reference=t.reference,
-                    amount_minor=t.amount_minor,
-                    currency=t.currency,
-                    status=t.status,
-                    created_at=t.created_at,
-                    paid_at=t.paid_at,
-                )
-                for t in h.transfers
-            ],
-            store_credit=[
-                CreditAccountOut(currency=a.currency, balance_minor=a.balance_minor)
-                for a in h.credit_accounts
-            ],
+            refunds=rows_of(RefundOut, h.refunds),
+            transfers=rows_of(TransferOut, h.transfers),
+            store_credit=rows_of(CreditAccountOut, h.credit_accounts),
             store_credit_transactions=[
                 CreditTransactionOut(
                     kind=t.kind,
@@ -283,19 +251,7 @@ class HistoryOut(Schema):
                 )
                 for t in h.credit_transactions
             ],
-            exchanges=[
-                ExchangeOut(
-                    reference=e.reference,
-                    status=e.status,
-                    replacement_value_minor=e.replacement_value_minor,
-                    credit_minor=e.credit_minor,
-                    difference_minor=e.difference_minor,
-                    currency=e.currency,
-                    created_at=e.created_at,
-                    issued_at=e.issued_at,
-                )
-                for e in h.exchanges
-            ],
+            exchanges=rows_of(ExchangeOut, h.exchanges),
             goodwill=[GoodwillOut.of(g) for g in h.goodwill],
             notes=[NoteOut.of(n) for n in h.notes],
         )
