@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 from django.test import Client
 
 from awda.core import clock
-from awda.merchants.models import Merchant
-from awda.merchants.services import create_merchant, issue_api_key
+from awda.merchants.models import Merchant, StaffMembership
+from awda.merchants.services import add_staff, create_merchant, issue_api_key
 from awda.orders.models import Order
 from awda.orders.services import (
     CustomerData,
@@ -53,6 +53,20 @@ def merchant(
     install_default_reasons(merchant=m)
     replace_policy(merchant=m, document=policy or default_policy(currency=currency, country="SA"))
     return m
+
+
+def staff(merchant: Merchant, username: str, role: str) -> StaffMembership:
+    """A member of the store's staff with the role, loaded with their user."""
+    add_staff(
+        merchant=merchant,
+        username=username,
+        email=f"{username}@example.com",
+        password="a long test password",
+        role=role,
+    )
+    return StaffMembership.objects.select_related("user").get(
+        merchant=merchant, user__username=username
+    )
 
 
 def api_key(m: Merchant, scopes: Iterable[str] = ("*",)) -> str:

@@ -14,8 +14,7 @@ from PIL import Image
 
 from awda.core.models import AuditEntry
 from awda.core.money import Money
-from awda.merchants.models import StaffMembership, StaffRole
-from awda.merchants.services import add_staff
+from awda.merchants.models import StaffRole
 from awda.orders.models import Order
 from awda.returns.models import ReturnPhoto
 from awda.shipping.services import DropOffPointData, save_drop_off_points
@@ -234,17 +233,7 @@ def test_trying_a_policy_needs_the_policy_scope(merchant):
 # -- goodwill decisions and budgets ------------------------------------------------------------
 
 
-def _staff(merchant, username: str, role: str) -> StaffMembership:
-    add_staff(
-        merchant=merchant,
-        username=username,
-        email=f"{username}@example.com",
-        password="a long test password",
-        role=role,
-    )
-    return StaffMembership.objects.select_related("user").get(
-        merchant=merchant, user__username=username
-    )
+_staff = factories.staff
 
 
 @pytest.fixture

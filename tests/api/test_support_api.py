@@ -8,8 +8,7 @@ import pytest
 
 from awda.core.models import AuditEntry
 from awda.core.money import Money
-from awda.merchants.models import StaffMembership, StaffRole
-from awda.merchants.services import add_staff
+from awda.merchants.models import StaffRole
 from awda.support import services
 from awda.support.models import CustomerNote, GoodwillGrant, GoodwillStatus
 from awda.wallet.models import CreditAccount
@@ -18,17 +17,7 @@ from tests import factories
 pytestmark = pytest.mark.django_db
 
 
-def staff(merchant, username: str, role: str) -> StaffMembership:
-    add_staff(
-        merchant=merchant,
-        username=username,
-        email=f"{username}@example.com",
-        password="a long test password",
-        role=role,
-    )
-    return StaffMembership.objects.select_related("user").get(
-        merchant=merchant, user__username=username
-    )
+staff = factories.staff
 
 
 @pytest.fixture

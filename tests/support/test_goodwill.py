@@ -11,8 +11,7 @@ from awda.core import clock
 from awda.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from awda.core.models import AuditEntry, Event
 from awda.core.money import Money
-from awda.merchants.models import StaffMembership, StaffRole
-from awda.merchants.services import add_staff
+from awda.merchants.models import StaffRole
 from awda.orders.models import Customer, Order, Payment
 from awda.payments.models import Refund
 from awda.support import selectors, services
@@ -24,17 +23,7 @@ from tests import factories
 pytestmark = pytest.mark.django_db
 
 
-def staff(merchant, username: str, role: str) -> StaffMembership:
-    add_staff(
-        merchant=merchant,
-        username=username,
-        email=f"{username}@example.com",
-        password="a long test password",
-        role=role,
-    )
-    return StaffMembership.objects.select_related("user").get(
-        merchant=merchant, user__username=username
-    )
+staff = factories.staff
 
 
 @pytest.fixture

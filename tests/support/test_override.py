@@ -10,7 +10,6 @@ import pytest
 from awda.core.errors import InvalidInput, PermissionDenied
 from awda.core.models import AuditEntry, Event
 from awda.merchants.models import StaffMembership, StaffRole
-from awda.merchants.services import add_staff
 from awda.orders.models import OrderLine
 from awda.returns import errors
 from awda.returns.models import Return, ReturnStatus, TimelineEntry
@@ -24,17 +23,7 @@ WHY = "Customer was abroad; the parcel sat at customs"
 
 
 def staff(merchant, role: str) -> StaffMembership:
-    username = f"{role}-{merchant.pk}"
-    add_staff(
-        merchant=merchant,
-        username=username,
-        email=f"{username}@example.com",
-        password="a long test password",
-        role=role,
-    )
-    return StaffMembership.objects.select_related("user").get(
-        merchant=merchant, user__username=username
-    )
+    return factories.staff(merchant, f"{role}-{merchant.pk}", role)
 
 
 @pytest.fixture
