@@ -20,9 +20,16 @@ def lock_keys(keys: Iterable[str]) -> None:
     """
     if connection.vendor != "postgresql":
         return
+    ordered = sorted(set(keys))
+    if not ordered:
+        return
     with connection.cursor() as cursor:
-        for key in sorted(set(keys)):
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+        # One statement however many keys; the array's order is the order they are taken.
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(t.key, 0))"
+            " FROM unnest(%s::text[]) WITH ORDINALITY AS t(key, n) ORDER BY t.n",
+            [ordered],
+        )
 
 
 M = TypeVar("M", bound=models.Model)

@@ -28,6 +28,17 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Event], None]
 
 
+@dataclass(frozen=True)
+class NewEvent:
+    """An event to write with others of other aggregates (``record_many``)."""
+
+    name: str
+    payload: Mapping[str, Any]
+    merchant_id: int | None
+    aggregate_type: str = ""
+    aggregate_id: str | int = ""
+
+
 def record_event(
     name: str,
     payload: Mapping[str, Any],
@@ -37,12 +48,7 @@ def record_event(
     aggregate_id: str | int = "",
 ) -> Event:
     """Write an event in the current transaction; it is dispatched once that commits."""
-    return record_events(
-        [(name, payload)],
-        merchant_id=merchant_id,
-        aggregate_type=aggregate_type,
-        aggregate_id=aggregate_id,
-    )[0]
+    return record_many([NewEvent(name, payload, merchant_id, aggregate_type, aggregate_id)])[0]
 
 
 def record_events(
@@ -53,22 +59,35 @@ def record_events(
     aggregate_id: str | int = "",
 ) -> list[Event]:
     """Write several (name, payload) events of one aggregate in one statement, in order."""
+    return record_many(
+        [
+            NewEvent(name, payload, merchant_id, aggregate_type, aggregate_id)
+            for name, payload in events
+        ]
+    )
+
+
+def record_many(events: Sequence[NewEvent]) -> list[Event]:
+    """Write events of any aggregates in one statement, in order, in the current
+    transaction; once it commits they go to the queue together, in one hand-over."""
+    if not events:
+        return []
     now = clock.now()
     rows = Event.objects.bulk_create(
         [
             Event(
-                name=name,
-                payload=dict(payload),
-                merchant_id=merchant_id,
-                aggregate_type=aggregate_type,
-                aggregate_id=str(aggregate_id),
+                name=event.name,
+                payload=dict(event.payload),
+                merchant_id=event.merchant_id,
+                aggregate_type=event.aggregate_type,
+                aggregate_id=str(event.aggregate_id),
                 created_at=now,
             )
-            for name, payload in events
+            for event in events
         ]
     )
-    event_ids = [str(event.id) for event in rows]
-    names = [name for name, _payload in events]
+    event_ids = [str(row.id) for row in rows]
+    names = [event.name for event in events]
     transaction.on_commit(lambda: _enqueue_all(event_ids, names))
     return rows
 
