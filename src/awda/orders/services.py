@@ -434,6 +434,25 @@ def lock_order_payments(*, merchant_id: int, order_id: int) -> list[Payment]:
     )
 
 
+def lock_payments_of(*, merchant_ids: Sequence[int], order_ids: Sequence[int]) -> list[Payment]:
+    """The orders' payments, locked in primary-key order (several refunds split at once)."""
+    if not order_ids:
+        return []
+    return list(
+        Payment.objects.select_for_update()
+        .filter(merchant_id__in=sorted(set(merchant_ids)), order_id__in=sorted(set(order_ids)))
+        .order_by("pk")
+    )
+
+
+def save_refunded(*, payments: Sequence[Payment]) -> None:
+    """Write the locked payments' new ``refunded_minor`` (one statement); the database
+    refuses one refunded above what it captured (``payment_refund_within_captured``)."""
+    unique = {payment.pk: payment for payment in payments}
+    if unique:
+        Payment.objects.bulk_update([unique[pk] for pk in sorted(unique)], ["refunded_minor"])
+
+
 def lock_money_rows(*, order_ids: Sequence[int], line_ids: Sequence[int]) -> None:
     """Lock the orders' payments, then the lines, each in primary-key order: what several
     resolutions issued in one transaction will count their money on (the order every
@@ -453,6 +472,30 @@ class LineRefundExceedsPaid(DomainError):
     default_message = _("This would give back more than was paid for an order line.")
 
 
+@dataclass(frozen=True)
+class LineCount:
+    """One resolution's money counted against what was paid for its order lines:
+    ``lines`` ``(order_line_id, amount_minor)``, recorded per part ``(idempotency_key,
+    amount_minor)`` — a card refund's part on each payment, or the one part of a transfer
+    or a credit grant."""
+
+    merchant_id: int
+    kind: LineRefundKind | str
+    reference: str
+    lines: Sequence[tuple[int, int]]
+    parts: Sequence[tuple[str, int]]
+
+    def wanted(self) -> dict[int, int]:
+        """The amount asked of each line (lines named twice add up; zeros left out)."""
+        wanted: dict[int, int] = {}
+        for line_id, amount in self.lines:
+            if amount < 0:
+                raise ValueError("line amounts must not be negative")
+            if amount:
+                wanted[line_id] = wanted.get(line_id, 0) + amount
+        return wanted
+
+
 def count_refund_on_lines(
     *,
     merchant_id: int,
@@ -461,66 +504,86 @@ def count_refund_on_lines(
     lines: Sequence[tuple[int, int]],
     parts: Sequence[tuple[str, int]],
 ) -> None:
-    """Count a resolution's ``(order_line_id, amount_minor)`` against what was paid for each
-    line, recorded per part ``(idempotency_key, amount_minor)`` — a card refund's part on
-    each payment, or the one part of a transfer or a credit grant — once per key.
+    """Count one resolution against its order lines (``count_refunds_on_lines``)."""
+    count_refunds_on_lines([LineCount(merchant_id, kind, reference, lines, parts)])
 
-    Lock order: the caller holds the order's payments when the money touches them; the
-    lines are locked next, all at once in primary-key order, and a store-credit account
+
+def count_refunds_on_lines(counts: Sequence[LineCount]) -> None:
+    """Count resolutions against what was paid for each of their lines, each once per key
+    (a count whose keys are already recorded was made by an earlier call, and is skipped).
+
+    Lock order: the caller holds the orders' payments when the money touches them; the
+    lines are locked next, all at once in primary-key order, and store-credit accounts
     after them. Every caller keeps that order, so two resolutions of one order queue
-    instead of deadlocking. More than a line has left raises ``LineRefundExceedsPaid``
-    before anything is written; the CHECK ``line_refund_within_paid`` backs that up.
+    instead of deadlocking. The counts are checked in turn against the locked lines, each
+    after those before it; more than a line has left raises ``LineRefundExceedsPaid`` before
+    anything is written (all or nothing), and the CHECK ``line_refund_within_paid`` backs
+    that up. Four statements however many counts.
     """
-    wanted: dict[int, int] = {}
-    for line_id, amount in lines:
-        if amount < 0:
-            raise ValueError("line amounts must not be negative")
-        if amount:
-            wanted[line_id] = wanted.get(line_id, 0) + amount
+    wanted = [(count, count.wanted()) for count in counts]
+    wanted = [(count, asked) for count, asked in wanted if asked]
     if not wanted:
         return
+    line_ids = sorted({line_id for _count, asked in wanted for line_id in asked})
+    merchants = {count.merchant_id for count, _asked in wanted}
     locked = {
         line.pk: line
         for line in OrderLine.objects.select_for_update()
-        .filter(merchant_id=merchant_id, pk__in=sorted(wanted))
-        .only("pk", "line_ref", "paid_minor", "refunded_minor")  # all a cap needs
+        .filter(merchant_id__in=sorted(merchants), pk__in=line_ids)
+        .only("pk", "merchant_id", "line_ref", "paid_minor", "refunded_minor")  # a cap's all
         .order_by("pk")
     }
-    if len(locked) != len(wanted):
-        raise InvalidInput(_("This order has no such line."), field="lines")
-    keys = [key for key, _amount in parts]
-    if LineRefund.objects.filter(merchant_id=merchant_id, key__in=keys).exists():
-        return  # counted by an earlier call with the same keys
-    for line_id, amount in sorted(wanted.items()):
-        line = locked[line_id]
-        if line.refunded_minor + amount > line.paid_minor:
-            raise LineRefundExceedsPaid(
-                field="lines",
-                details={
-                    "line_ref": line.line_ref,
-                    "paid_minor": line.paid_minor,
-                    "refunded_minor": line.refunded_minor,
-                    "requested_minor": amount,
-                },
-            )
-    rows = split_lines_over_parts(sorted(wanted.items()), parts)
+    recorded = set(
+        LineRefund.objects.filter(
+            merchant_id__in=sorted(merchants),
+            key__in=[key for count, _asked in wanted for key, _amount in count.parts],
+        ).values_list("merchant_id", "key")
+    )
     now = clock.now()
-    for line_id, amount in sorted(wanted.items()):
-        OrderLine.objects.filter(pk=line_id).update(refunded_minor=F("refunded_minor") + amount)
-    LineRefund.objects.bulk_create(
-        [
+    rows: list[LineRefund] = []
+    changed: dict[int, OrderLine] = {}
+    for count, asked in wanted:
+        if any((count.merchant_id, key) in recorded for key, _amount in count.parts):
+            continue  # counted by an earlier call with the same keys
+        if any(
+            line_id not in locked or locked[line_id].merchant_id != count.merchant_id
+            for line_id in asked
+        ):
+            raise InvalidInput(_("This order has no such line."), field="lines")
+        for line_id, amount in sorted(asked.items()):
+            line = locked[line_id]
+            if line.refunded_minor + amount > line.paid_minor:
+                raise LineRefundExceedsPaid(
+                    field="lines",
+                    details={
+                        "line_ref": line.line_ref,
+                        "paid_minor": line.paid_minor,
+                        "refunded_minor": line.refunded_minor,
+                        "requested_minor": amount,
+                    },
+                )
+        for line_id, amount in asked.items():
+            locked[line_id].refunded_minor += amount  # the next count sees this one
+            changed[line_id] = locked[line_id]
+        rows += [
             LineRefund(
-                merchant_id=merchant_id,
+                merchant_id=count.merchant_id,
                 order_line_id=line_id,
                 key=key,
-                kind=kind,
-                reference=reference[:80],
+                kind=count.kind,
+                reference=count.reference[:80],
                 amount_minor=amount,
                 created_at=now,
             )
-            for key, line_id, amount in rows
+            for key, line_id, amount in split_lines_over_parts(sorted(asked.items()), count.parts)
         ]
+    if not rows:
+        return
+    # The lines are locked: their new totals are written as values, in one statement.
+    OrderLine.objects.bulk_update(
+        [changed[line_id] for line_id in sorted(changed)], ["refunded_minor"]
     )
+    LineRefund.objects.bulk_create(rows)
 
 
 def release_line_refunds(*, merchant_id: int, key: str) -> int:

@@ -34,14 +34,16 @@ from awda.core import clock
 from awda.core.db import lock_keys
 from awda.core.errors import DomainError, InvalidInput
 from awda.core.money import Money
-from awda.core.outbox import record_event, record_events
+from awda.core.outbox import NewEvent, record_event, record_events, record_many
 from awda.merchants.models import Merchant
-from awda.orders.models import LineRefundKind, PaymentMethod
+from awda.orders.models import LineRefundKind, Payment, PaymentMethod
 from awda.orders.services import (
-    count_refund_on_lines,
+    LineCount,
     count_refund_on_payments,
-    lock_order_payments,
+    count_refunds_on_lines,
+    lock_payments_of,
     release_line_refunds,
+    save_refunded,
 )
 from awda.payments.gateways import ADAPTERS, build_gateway, gateway_class
 from awda.payments.gateways.base import (
@@ -117,6 +119,22 @@ def _using(account: GatewayAccount) -> Iterator[Gateway]:
         adapter.close()
 
 
+@dataclass(frozen=True)
+class RefundAsk:
+    """One refund to reserve (``request_refunds``)."""
+
+    merchant: Merchant
+    order_id: int
+    amount: Money
+    idempotency_key: str
+    reference: str
+    lines: Sequence[tuple[int, int]] | None = None
+
+    @property
+    def lock_key(self) -> str:
+        return f"refund:{self.merchant.pk}:{self.idempotency_key}"
+
+
 def request_refund(
     *,
     merchant: Merchant,
@@ -135,82 +153,132 @@ def request_refund(
     first, then the lines); more than a line has left refuses the whole refund. Only money
     that belongs to no line (goodwill, shipping) leaves it out.
     """
-    if not idempotency_key or len(idempotency_key) > 80:
-        raise InvalidInput(_("An idempotency key of 1 to 80 characters is required."))
-    _check_lines(lines, amount)
-    now = clock.now()
+    return request_refunds(
+        [RefundAsk(merchant, order_id, amount, idempotency_key, reference, lines)]
+    )[0]
+
+
+def request_refunds(asks: Sequence[RefundAsk]) -> list[list[Refund]]:
+    """``request_refund`` for several refunds at once, all or nothing: each ask's rows, in
+    order. A refusal (``RefundNotPossible``, a line's cap) refuses them all, and nothing is
+    written. Each ask is split on the payments as the asks before it left them; a repeated
+    key returns the first call's rows. About eight statements however many asks."""
+    for ask in asks:
+        if not ask.idempotency_key or len(ask.idempotency_key) > 80:
+            raise InvalidInput(_("An idempotency key of 1 to 80 characters is required."))
+        _check_lines(ask.lines, ask.amount)
+    if not asks:
+        return []
     try:
         with transaction.atomic():
-            lock_keys([f"refund:{merchant.pk}:{idempotency_key}"])
-            # A repeat is found here, under the key's lock (rare: no unlocked look first).
-            existing = _parts(merchant.pk, idempotency_key)
-            if existing:
-                return existing
-            payments = [
-                p
-                for p in lock_order_payments(merchant_id=merchant.pk, order_id=order_id)
-                if p.currency == amount.currency and p.method != PaymentMethod.CASH_ON_DELIVERY
-            ]
-            try:
-                parts = split_refund(
-                    [(p.pk, p.captured_minor - p.refunded_minor) for p in payments], amount.minor
-                )
-            except NotRefundable:
-                raise RefundNotPossible(
-                    details={
-                        "amount_minor": amount.minor,
-                        "refundable_minor": sum(
-                            p.captured_minor - p.refunded_minor for p in payments
-                        ),
-                    }
-                ) from None
-            count_refund_on_payments(parts=parts, locked=True)  # by lock_order_payments
-            if lines is not None:
-                # Each payment's part carries its own lines, so a part the gateway refuses
-                # gives back exactly those (``_to_review``).
-                count_refund_on_lines(
-                    merchant_id=merchant.pk,
-                    kind=LineRefundKind.REFUND,
-                    reference=reference,
-                    lines=lines,
-                    parts=[(_part_key(idempotency_key, pid), part) for pid, part in parts],
-                )
-            by_id = {p.pk: p for p in payments}
-            refunds = Refund.objects.bulk_create(
-                [
-                    Refund(
-                        merchant=merchant,
-                        payment_id=payment_id,
-                        gateway=by_id[payment_id].gateway,
-                        amount_minor=part,
-                        currency=amount.currency,
-                        idempotency_key=_part_key(idempotency_key, payment_id),
-                        request_key=idempotency_key,
-                        reference=reference,
-                        created_at=now,
-                    )
-                    for payment_id, part in parts
-                ]
-            )
-            record_event(
-                "RefundRequested",
-                {
-                    "refund_ids": [r.pk for r in refunds],
-                    "reference": reference,
-                    "amount_minor": amount.minor,
-                    "currency": amount.currency,
-                },
-                merchant_id=merchant.pk,
-                aggregate_type="order",
-                aggregate_id=order_id,
-            )
-            return refunds
+            lock_keys([ask.lock_key for ask in asks])
+            # Repeats are found here, under the keys' locks (rare: no unlocked look first).
+            return _reserve_refunds(asks, _parts_of(asks))
     except IntegrityError:
         # Another caller with the same key won the race (SQLite has no advisory lock).
-        existing = _parts(merchant.pk, idempotency_key)
-        if existing:
-            return existing
+        existing = _parts_of(asks)
+        if all(existing.get((ask.merchant.pk, ask.idempotency_key)) for ask in asks):
+            return [existing[ask.merchant.pk, ask.idempotency_key] for ask in asks]
         raise
+
+
+def _reserve_refunds(
+    asks: Sequence[RefundAsk], existing: Mapping[tuple[int, str], list[Refund]]
+) -> list[list[Refund]]:
+    new = [ask for ask in asks if (ask.merchant.pk, ask.idempotency_key) not in existing]
+    # The orders' payments, locked in primary-key order; split in memory, each ask after
+    # those before it, and written once at the end.
+    payments: dict[int, list[Payment]] = {}
+    for payment in lock_payments_of(
+        merchant_ids=[ask.merchant.pk for ask in new], order_ids=[ask.order_id for ask in new]
+    ):
+        payments.setdefault(payment.order_id, []).append(payment)
+    now = clock.now()
+    planned: list[tuple[RefundAsk, list[tuple[Payment, int]]]] = []
+    line_counts: list[LineCount] = []
+    for ask in new:
+        usable = [
+            p
+            for p in payments.get(ask.order_id, [])
+            if p.merchant_id == ask.merchant.pk
+            and p.currency == ask.amount.currency
+            and p.method != PaymentMethod.CASH_ON_DELIVERY
+        ]
+        try:
+            parts = split_refund(
+                [(p.pk, p.captured_minor - p.refunded_minor) for p in usable], ask.amount.minor
+            )
+        except NotRefundable:
+            raise RefundNotPossible(
+                details={
+                    "amount_minor": ask.amount.minor,
+                    "refundable_minor": sum(p.captured_minor - p.refunded_minor for p in usable),
+                }
+            ) from None
+        by_id = {p.pk: p for p in usable}
+        for payment_id, part in parts:
+            by_id[payment_id].refunded_minor += part  # the next ask sees this one
+        planned.append((ask, [(by_id[payment_id], part) for payment_id, part in parts]))
+        if ask.lines is not None:
+            # Each payment's part carries its own lines, so a part the gateway refuses
+            # gives back exactly those (``_to_review``).
+            line_counts.append(
+                LineCount(
+                    ask.merchant.pk,
+                    LineRefundKind.REFUND,
+                    ask.reference,
+                    ask.lines,
+                    [(_part_key(ask.idempotency_key, pid), part) for pid, part in parts],
+                )
+            )
+    count_refunds_on_lines(line_counts)
+    # The database refuses a payment refunded above what it captured (the CHECK
+    # ``payment_refund_within_captured``); the payments are locked, so values are written.
+    save_refunded(payments=[p for _ask, parts in planned for p, _part in parts])
+    created = Refund.objects.bulk_create(
+        [
+            Refund(
+                merchant=ask.merchant,
+                payment_id=payment.pk,
+                gateway=payment.gateway,
+                amount_minor=part,
+                currency=ask.amount.currency,
+                idempotency_key=_part_key(ask.idempotency_key, payment.pk),
+                request_key=ask.idempotency_key,
+                reference=ask.reference,
+                created_at=now,
+            )
+            for ask, parts in planned
+            for payment, part in parts
+        ]
+    )
+    rows = iter(created)
+    made = {
+        (ask.merchant.pk, ask.idempotency_key): [next(rows) for _part in parts]
+        for ask, parts in planned
+    }
+    record_many(
+        [
+            NewEvent(
+                "RefundRequested",
+                {
+                    "refund_ids": [r.pk for r in made[ask.merchant.pk, ask.idempotency_key]],
+                    "reference": ask.reference,
+                    "amount_minor": ask.amount.minor,
+                    "currency": ask.amount.currency,
+                },
+                merchant_id=ask.merchant.pk,
+                aggregate_type="order",
+                aggregate_id=ask.order_id,
+            )
+            for ask, _parts in planned
+        ]
+    )
+    return [
+        existing.get((ask.merchant.pk, ask.idempotency_key))
+        or made[ask.merchant.pk, ask.idempotency_key]
+        for ask in asks
+    ]
 
 
 def _part_key(request_key: str, payment_id: int) -> str:
@@ -230,6 +298,17 @@ def _parts(merchant_id: int, request_key: str) -> list[Refund]:
     return list(
         Refund.objects.filter(merchant_id=merchant_id, request_key=request_key).order_by("pk")
     )
+
+
+def _parts_of(asks: Sequence[RefundAsk]) -> dict[tuple[int, str], list[Refund]]:
+    """The rows earlier calls made for the asks' keys, by (merchant, key)."""
+    found: dict[tuple[int, str], list[Refund]] = {}
+    for refund in Refund.objects.filter(
+        merchant_id__in=sorted({ask.merchant.pk for ask in asks}),
+        request_key__in=sorted({ask.idempotency_key for ask in asks}),
+    ).order_by("pk"):
+        found.setdefault((refund.merchant_id, refund.request_key), []).append(refund)
+    return found
 
 
 def execute_refund(*, refund_id: int) -> Refund:
@@ -417,6 +496,19 @@ def _give_back_reserved(refund: Refund) -> None:
 # -- bank transfers (cash-on-delivery refunds) ---------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PayoutAsk:
+    """One refund by bank transfer to queue (``request_bank_payouts``)."""
+
+    merchant: Merchant
+    amount: Money
+    creditor_name: str
+    creditor_iban: str
+    idempotency_key: str
+    reference: str
+    lines: Sequence[tuple[int, int]] | None = None
+
+
 def request_bank_payout(
     *,
     merchant: Merchant,
@@ -431,42 +523,94 @@ def request_bank_payout(
 
     ``lines`` counts it against what was paid for each order line, as ``request_refund``.
     """
-    existing = BankPayout.objects.filter(merchant=merchant, idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return existing
-    if amount.minor <= 0:
-        raise InvalidInput(_("A transfer must be of a positive amount."), field="amount")
-    _check_lines(lines, amount)
+    return request_bank_payouts(
+        [
+            PayoutAsk(
+                merchant, amount, creditor_name, creditor_iban, idempotency_key, reference, lines
+            )
+        ]
+    )[0]
+
+
+def request_bank_payouts(asks: Sequence[PayoutAsk]) -> list[BankPayout]:
+    """``request_bank_payout`` for several transfers at once, all or nothing (a line's cap
+    refuses them all): each ask's row, in order; a repeated key returns the first call's."""
+    existing = _payouts_of(asks)
+    new = [ask for ask in asks if (ask.merchant.pk, ask.idempotency_key) not in existing]
+    for ask in new:
+        if ask.amount.minor <= 0:
+            raise InvalidInput(_("A transfer must be of a positive amount."), field="amount")
+        _check_lines(ask.lines, ask.amount)
+    if not new:
+        return [existing[ask.merchant.pk, ask.idempotency_key] for ask in asks]
+    now = clock.now()
     try:
         with transaction.atomic():
-            if lines is not None:
-                count_refund_on_lines(
-                    merchant_id=merchant.pk,
-                    kind=LineRefundKind.BANK_TRANSFER,
-                    reference=reference,
-                    lines=lines,
-                    parts=[(idempotency_key, amount.minor)],
-                )
-            payout = BankPayout.objects.create(
-                merchant=merchant,
-                reference=reference,
-                amount_minor=amount.minor,
-                currency=amount.currency,
-                creditor_name=creditor_name,
-                creditor_iban=creditor_iban,
-                idempotency_key=idempotency_key,
-                created_at=clock.now(),
+            count_refunds_on_lines(
+                [
+                    LineCount(
+                        ask.merchant.pk,
+                        LineRefundKind.BANK_TRANSFER,
+                        ask.reference,
+                        ask.lines,
+                        [(ask.idempotency_key, ask.amount.minor)],
+                    )
+                    for ask in new
+                    if ask.lines is not None
+                ]
             )
-            record_event(
-                "BankPayoutRequested",
-                {"payout_id": payout.pk, "reference": reference, "amount_minor": amount.minor},
-                merchant_id=merchant.pk,
-                aggregate_type="payout",
-                aggregate_id=payout.pk,
+            created = BankPayout.objects.bulk_create(
+                [
+                    BankPayout(
+                        merchant=ask.merchant,
+                        reference=ask.reference,
+                        amount_minor=ask.amount.minor,
+                        currency=ask.amount.currency,
+                        creditor_name=ask.creditor_name,
+                        creditor_iban=ask.creditor_iban,
+                        idempotency_key=ask.idempotency_key,
+                        created_at=now,
+                    )
+                    for ask in new
+                ]
             )
-            return payout
+            record_many(
+                [
+                    NewEvent(
+                        "BankPayoutRequested",
+                        {
+                            "payout_id": payout.pk,
+                            "reference": payout.reference,
+                            "amount_minor": payout.amount_minor,
+                        },
+                        merchant_id=payout.merchant_id,
+                        aggregate_type="payout",
+                        aggregate_id=payout.pk,
+                    )
+                    for payout in created
+                ]
+            )
     except IntegrityError:
-        return BankPayout.objects.get(merchant=merchant, idempotency_key=idempotency_key)
+        # Another caller with the same key won the race.
+        existing = _payouts_of(asks)
+        if not all((ask.merchant.pk, ask.idempotency_key) in existing for ask in asks):
+            raise
+        return [existing[ask.merchant.pk, ask.idempotency_key] for ask in asks]
+    existing.update({(p.merchant_id, p.idempotency_key): p for p in created})
+    return [existing[ask.merchant.pk, ask.idempotency_key] for ask in asks]
+
+
+def _payouts_of(asks: Sequence[PayoutAsk]) -> dict[tuple[int, str], BankPayout]:
+    """The transfers earlier calls queued for the asks' keys, by (merchant, key)."""
+    if not asks:
+        return {}
+    return {
+        (payout.merchant_id, payout.idempotency_key): payout
+        for payout in BankPayout.objects.filter(
+            merchant_id__in=sorted({ask.merchant.pk for ask in asks}),
+            idempotency_key__in=sorted({ask.idempotency_key for ask in asks}),
+        )
+    }
 
 
 class NothingToTransfer(DomainError):
