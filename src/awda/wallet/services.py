@@ -1,7 +1,8 @@
 """Store credit use cases. Each is one transaction: it locks the customer's account row
 (``SELECT … FOR UPDATE``), writes ledger entries and the account's balance, and records an
-outbox event. No use case touches two accounts, so no two transactions can wait on each
-other's rows; the expiry job also takes one account per transaction.
+outbox event. Only ``grant_store_credits`` touches several accounts, locked together in
+primary-key order (after the order lines, as every grant), so no two transactions can wait
+on each other's rows; the expiry job takes one account per transaction.
 
 Idempotency: a key names one request of one merchant. A repeat with the same request gets
 the first result (``replayed=True``); the same key with another amount, code or customer is
@@ -26,7 +27,7 @@ from awda.core import clock
 from awda.core.db import lock_in_order, lock_keys
 from awda.core.errors import InvalidInput, NotFound
 from awda.core.money import Money
-from awda.core.outbox import record_event
+from awda.core.outbox import NewEvent, record_event, record_many
 from awda.merchants.models import Merchant
 from awda.orders.models import Customer
 from awda.wallet.errors import (
@@ -194,14 +195,19 @@ def _new_code_fields() -> tuple[str, dict[str, str]]:
 
 
 def _with_fresh_code(write: Callable[[dict[str, str]], None]) -> str:
-    """Run ``write`` with a new code's columns; a prefix another account of the merchant
-    already has (about one in 887 million) is retried with another code."""
+    """Run ``write`` with a new code's columns (``_with_fresh_codes`` for one)."""
+    return _with_fresh_codes(1, lambda fields: write(fields[0]))[0]
+
+
+def _with_fresh_codes(count: int, write: Callable[[list[dict[str, str]]], None]) -> list[str]:
+    """Run ``write`` with ``count`` new codes' columns; a prefix another account of the
+    merchant already has (about one in 887 million) is retried with other codes."""
     for attempt in range(3):
-        code, fields = _new_code_fields()
+        made = [_new_code_fields() for _ in range(count)]
         try:
             with transaction.atomic():  # a savepoint: a collision leaves the outer one intact
-                write(fields)
-            return code
+                write([fields for _code, fields in made])
+            return [code for code, _fields in made]
         except IntegrityError:
             if attempt == 2:
                 raise
@@ -212,27 +218,64 @@ def _lock_or_open_account(
     merchant: Merchant, customer: Customer, currency: str
 ) -> tuple[CreditAccount, str | None]:
     """The customer's account, locked; opened first if they have none (then with its code)."""
-    account = _lock_account(merchant, customer.pk, currency)
-    if account is not None:
-        return account, None
+    return _lock_or_open_accounts(merchant, [(customer, currency)])[customer.pk, currency]
+
+
+def _lock_or_open_accounts(
+    merchant: Merchant, wanted: Sequence[tuple[Customer, str]]
+) -> dict[tuple[int, str], tuple[CreditAccount, str | None]]:
+    """The customers' accounts in those currencies, locked in primary-key order; those
+    they have none of are opened first (then with their codes), by (customer, currency)."""
+    customers = {customer.pk: customer for customer, _currency in wanted}
+    pairs = sorted({(customer.pk, currency) for customer, currency in wanted})
+    found = _lock_accounts(merchant, pairs)
+    missing = [pair for pair in pairs if pair not in found]
+    if not missing:
+        return {pair: (found[pair], None) for pair in pairs}
     # No row to lock yet: two first grants would both find none and open two accounts (or
     # one would fail on the unique constraint). The advisory lock makes the second wait,
     # then find the first's account.
-    lock_keys([f"wallet.account:{merchant.pk}:{customer.pk}:{currency}"])
-    account = _lock_account(merchant, customer.pk, currency)
-    if account is not None:
-        return account, None
+    lock_keys([f"wallet.account:{merchant.pk}:{pk}:{currency}" for pk, currency in missing])
+    found.update(_lock_accounts(merchant, missing))
+    missing = [pair for pair in missing if pair not in found]
     opened: list[CreditAccount] = []
 
-    def write(fields: dict[str, str]) -> None:
-        opened.append(
-            CreditAccount.objects.create(
-                merchant=merchant, customer=customer, currency=currency, **fields
-            )
+    def write(fields: list[dict[str, str]]) -> None:
+        opened[:] = CreditAccount.objects.bulk_create(
+            [
+                CreditAccount(
+                    merchant=merchant, customer=customers[pk], currency=currency, **columns
+                )
+                for (pk, currency), columns in zip(missing, fields, strict=True)
+            ]
         )
 
-    code = _with_fresh_code(write)
-    return opened[-1], code
+    codes = _with_fresh_codes(len(missing), write) if missing else []
+    accounts: dict[tuple[int, str], tuple[CreditAccount, str | None]] = {
+        pair: (account, None) for pair, account in found.items()
+    }
+    for pair, account, code in zip(missing, opened, codes, strict=True):
+        accounts[pair] = (account, code)
+    return accounts
+
+
+def _lock_accounts(
+    merchant: Merchant, pairs: Sequence[tuple[int, str]]
+) -> dict[tuple[int, str], CreditAccount]:
+    """The accounts of those (customer, currency) pairs that exist, locked in primary-key
+    order."""
+    wanted = set(pairs)
+    return {
+        (account.customer_id, account.currency): account
+        for account in CreditAccount.objects.for_merchant(merchant)
+        .select_for_update()
+        .filter(
+            customer_id__in=sorted({pk for pk, _c in wanted}),
+            currency__in=sorted({c for _pk, c in wanted}),
+        )
+        .order_by("pk")
+        if (account.customer_id, account.currency) in wanted
+    }
 
 
 def _transaction(
@@ -273,8 +316,24 @@ def _post(
 ) -> LedgerEntry:
     """One movement between the customer's account and the kind's book. The caller holds
     the account's lock and saves its balance (``_save_balance``) before committing."""
+    entry = _entry(account, txn, kind, amount_minor, now, expires_at, expired_entry_id)
+    entry.save(force_insert=True)
+    return entry
+
+
+def _entry(
+    account: CreditAccount,
+    txn: LedgerTransaction,
+    kind: str,
+    amount_minor: int,
+    now: datetime,
+    expires_at: datetime | None = None,
+    expired_entry_id: int | None = None,
+) -> LedgerEntry:
+    """``_post``'s entry, not yet saved (several are written in one statement); the
+    account's balance in memory moves by the amount."""
     account.balance_minor += amount_minor
-    return LedgerEntry.objects.create(
+    return LedgerEntry(
         merchant_id=account.merchant_id,
         transaction=txn,
         account=account,
@@ -355,6 +414,20 @@ def _balance_after(txn: LedgerTransaction) -> int:
 # -- grant ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class GrantAsk:
+    """One grant of store credit (``grant_store_credits``); see ``grant_store_credit``."""
+
+    customer: Customer
+    amount: Money
+    idempotency_key: str
+    reference: str
+    actor: str
+    bonus: Money | None = None
+    expires_at: datetime | None = None
+    valid_for: timedelta | None = None
+
+
 def grant_store_credit(
     *,
     merchant: Merchant,
@@ -374,87 +447,184 @@ def grant_store_credit(
     The plaintext code comes back only from the grant that opened the account; a retry of
     that grant gets ``code=None`` (issue a new one with ``rotate_code``).
     """
-    key = _require_key(idempotency_key)
-    _require_positive(amount)
-    bonus = bonus if bonus is not None else Money.zero(amount.currency)
-    if bonus.currency != amount.currency:
-        raise InvalidInput(_("The bonus must be in the credit's currency."), field="bonus")
-    if bonus.minor < 0:
-        raise InvalidInput(_("The bonus must not be negative."), field="bonus")
-    _require_own_customer(merchant, customer)
-    _require_future(expires_at, clock.now())
-    if valid_for is not None and (expires_at is not None or valid_for <= timedelta(0)):
-        raise ValueError("valid_for is a positive term, and not given with expires_at")
-    digest = _digest(
-        TransactionKind.GRANT,
-        customer.pk,
-        amount.currency,
-        amount.minor,
-        bonus.minor,
-        expires_at.isoformat() if expires_at else "",
-        # Only when given, so the keys of grants made before the term existed still match.
-        *([f"valid_for={int(valid_for.total_seconds())}s"] if valid_for else []),
+    ask = GrantAsk(
+        customer, amount, idempotency_key, reference, actor, bonus, expires_at, valid_for
     )
+    return grant_store_credits(merchant=merchant, asks=[ask])[0]
 
-    def replay(txn: LedgerTransaction) -> Grant:
+
+@dataclass(frozen=True)
+class _CheckedGrant:
+    ask: GrantAsk
+    key: str
+    bonus: Money
+    digest: str
+
+    def replay(self, txn: LedgerTransaction) -> Grant:
         return Grant(
             account=txn.account,
             transaction_id=txn.pk,
-            credited=amount,
-            bonus=bonus,
-            balance=Money(_balance_after(txn), amount.currency),
+            credited=self.ask.amount,
+            bonus=self.bonus,
+            balance=Money(_balance_after(txn), self.ask.amount.currency),
             code=None,
             replayed=True,
         )
 
-    def run() -> Grant:
-        with transaction.atomic():
-            account, code = _lock_or_open_account(merchant, customer, amount.currency)
-            previous = _previous(merchant, key, digest)
-            if previous is not None:
-                return replay(previous)
-            now = clock.now()
-            expires = expires_at or (now + valid_for if valid_for else None)
-            _expire_due(account, now)
-            txn = _transaction(
-                account,
-                TransactionKind.GRANT,
-                now=now,
-                key=key,
-                digest=digest,
-                requested_minor=amount.minor,
-                reference=reference,
-                actor=actor,
+
+def _check_grant(merchant: Merchant, ask: GrantAsk, now: datetime) -> _CheckedGrant:
+    key = _require_key(ask.idempotency_key)
+    amount = ask.amount
+    _require_positive(amount)
+    bonus = ask.bonus if ask.bonus is not None else Money.zero(amount.currency)
+    if bonus.currency != amount.currency:
+        raise InvalidInput(_("The bonus must be in the credit's currency."), field="bonus")
+    if bonus.minor < 0:
+        raise InvalidInput(_("The bonus must not be negative."), field="bonus")
+    _require_own_customer(merchant, ask.customer)
+    _require_future(ask.expires_at, now)
+    if ask.valid_for is not None and (ask.expires_at is not None or ask.valid_for <= timedelta(0)):
+        raise ValueError("valid_for is a positive term, and not given with expires_at")
+    digest = _digest(
+        TransactionKind.GRANT,
+        ask.customer.pk,
+        amount.currency,
+        amount.minor,
+        bonus.minor,
+        ask.expires_at.isoformat() if ask.expires_at else "",
+        # Only when given, so the keys of grants made before the term existed still match.
+        *([f"valid_for={int(ask.valid_for.total_seconds())}s"] if ask.valid_for else []),
+    )
+    return _CheckedGrant(ask, key, bonus, digest)
+
+
+def _previous_of(
+    merchant: Merchant, checked: Sequence[_CheckedGrant]
+) -> dict[str, LedgerTransaction]:
+    """``_previous`` for several keys in one query: the transactions they already made."""
+    found = {
+        txn.idempotency_key: txn
+        for txn in LedgerTransaction.objects.for_merchant(merchant)
+        .select_related("account")
+        .filter(idempotency_key__in=sorted({c.key for c in checked}))
+    }
+    for c in checked:
+        if c.key in found and found[c.key].request_digest != c.digest:
+            raise IdempotencyKeyReused(details={"idempotency_key": c.key})
+    return {key: txn for key, txn in found.items() if key is not None}
+
+
+def grant_store_credits(*, merchant: Merchant, asks: Sequence[GrantAsk]) -> list[Grant]:
+    """``grant_store_credit`` for several grants at once, all or nothing: each ask's
+    ``Grant``, in order. The accounts are locked (or opened) together in primary-key order;
+    two grants to one account follow one another. About ten statements however many asks.
+    """
+    checked = [_check_grant(merchant, ask, clock.now()) for ask in asks]
+    if not checked:
+        return []
+    previous = _previous_of(merchant, checked)
+    if all(c.key in previous for c in checked):
+        return [c.replay(previous[c.key]) for c in checked]
+    try:
+        return _grant(merchant, checked)
+    except IntegrityError:
+        # One key raced on two accounts: PostgreSQL made the loser wait for the winner's
+        # commit before refusing its row, so the winner's transaction is there to read.
+        previous = _previous_of(merchant, checked)
+        if not all(c.key in previous for c in checked):
+            raise
+        return [c.replay(previous[c.key]) for c in checked]
+
+
+def _grant(merchant: Merchant, checked: Sequence[_CheckedGrant]) -> list[Grant]:
+    with transaction.atomic():
+        accounts = _lock_or_open_accounts(
+            merchant, [(c.ask.customer, c.ask.amount.currency) for c in checked]
+        )
+        previous = _previous_of(merchant, checked)  # again, under the accounts' locks
+        now = clock.now()
+        new = [c for c in checked if c.key not in previous]
+        _expire_due_of([accounts[_account_key(c)][0] for c in new], now)
+        txns = LedgerTransaction.objects.bulk_create(
+            [
+                LedgerTransaction(
+                    merchant_id=merchant.pk,
+                    account=accounts[_account_key(c)][0],
+                    kind=TransactionKind.GRANT,
+                    idempotency_key=c.key,
+                    request_digest=c.digest,
+                    requested_minor=c.ask.amount.minor,
+                    reference=c.ask.reference[:120],
+                    actor=c.ask.actor[:120],
+                    created_at=now,
+                )
+                for c in new
+            ]
+        )
+        entries: list[LedgerEntry] = []
+        events: list[NewEvent] = []
+        grants: dict[str, Grant] = {}
+        coded: set[tuple[int, str]] = set()
+        for c, txn in zip(new, txns, strict=True):
+            account, code = accounts[_account_key(c)]
+            if _account_key(c) in coded:
+                code = None  # only the first grant to a new account hands out its code
+            coded.add(_account_key(c))
+            expires = c.ask.expires_at or (now + c.ask.valid_for if c.ask.valid_for else None)
+            entries.append(_entry(account, txn, EntryKind.CREDIT, c.ask.amount.minor, now, expires))
+            if c.bonus.minor:
+                entries.append(_entry(account, txn, EntryKind.BONUS, c.bonus.minor, now, expires))
+            events.append(
+                NewEvent(
+                    "StoreCreditGranted",
+                    {
+                        **_account_payload(account),
+                        "transaction_id": txn.pk,
+                        "amount_minor": c.ask.amount.minor,
+                        "bonus_minor": c.bonus.minor,
+                        "reference": c.ask.reference,
+                        "expires_at": expires.isoformat() if expires else None,
+                        "account_opened": code is not None,
+                    },
+                    merchant_id=merchant.pk,
+                    aggregate_type="credit_account",
+                    aggregate_id=account.pk,
+                )
             )
-            _post(account, txn, EntryKind.CREDIT, amount.minor, now=now, expires_at=expires)
-            if bonus.minor:
-                _post(account, txn, EntryKind.BONUS, bonus.minor, now=now, expires_at=expires)
-            _save_balance(account, now)
-            record_event(
-                "StoreCreditGranted",
-                {
-                    **_account_payload(account),
-                    "transaction_id": txn.pk,
-                    "amount_minor": amount.minor,
-                    "bonus_minor": bonus.minor,
-                    "reference": reference,
-                    "expires_at": expires.isoformat() if expires else None,
-                    "account_opened": code is not None,
-                },
-                merchant_id=merchant.pk,
-                aggregate_type="credit_account",
-                aggregate_id=account.pk,
-            )
-            return Grant(
+            grants[c.key] = Grant(
                 account=account,
                 transaction_id=txn.pk,
-                credited=amount,
-                bonus=bonus,
-                balance=Money(account.balance_minor, amount.currency),
+                credited=c.ask.amount,
+                bonus=c.bonus,
+                balance=Money(account.balance_minor, c.ask.amount.currency),
                 code=code,
             )
+        LedgerEntry.objects.bulk_create(entries)
+        changed = {account.pk: account for account, _code in accounts.values()}
+        for account in changed.values():
+            account.updated_at = now
+        CreditAccount.objects.bulk_update(
+            [changed[pk] for pk in sorted(changed)], ["balance_minor", "updated_at"]
+        )
+        record_many(events)
+    return [grants[c.key] if c.key in grants else c.replay(previous[c.key]) for c in checked]
 
-    return _once(merchant, key, digest, run, replay)
+
+def _account_key(c: _CheckedGrant) -> tuple[int, str]:
+    return c.ask.customer.pk, c.ask.amount.currency
+
+
+def _expire_due_of(accounts: Sequence[CreditAccount], now: datetime) -> None:
+    """``_expire_due`` for the accounts that have credit past its expiry (one query to
+    find them; the caller holds their locks)."""
+    by_pk = {account.pk: account for account in accounts}
+    due = set(
+        LedgerEntry.objects.filter(
+            account_id__in=sorted(by_pk), remaining_minor__gt=0, expires_at__lte=now
+        ).values_list("account_id", flat=True)
+    )
+    for pk in sorted(due):
+        _expire_due(by_pk[pk], now)
 
 
 # -- redeem -----------------------------------------------------------------------------------
