@@ -30,8 +30,13 @@ from awda.orders.selectors import (
     get_order_lines,
     lock_order_lines,
 )
-from awda.orders.services import count_refund_on_lines, lock_money_rows
-from awda.payments.services import request_bank_payout, request_refund
+from awda.orders.services import LineCount, count_refunds_on_lines, lock_money_rows
+from awda.payments.services import (
+    PayoutAsk,
+    RefundAsk,
+    request_bank_payouts,
+    request_refunds,
+)
 from awda.policies.rules import LineDecision, evaluate_line
 from awda.policies.selectors import (
     active_compiled_policy,
@@ -63,8 +68,9 @@ from awda.returns.selectors import (
     reasons_cache,
 )
 from awda.wallet.services import (
+    GrantAsk,
     claw_back_store_credit,
-    grant_store_credit,
+    grant_store_credits,
     lock_credit_accounts,
 )
 
@@ -129,6 +135,25 @@ def _timeline(ret: Return, *, kind: str, actor: str, at: datetime, **fields: Any
     )
     # Kept on the instance so a caller can show the new entries without reading them back.
     ret.__dict__.setdefault("_new_timeline", []).append(entry)
+
+
+def _timeline_many(entries: Sequence[tuple[Return, str, datetime, dict[str, Any]]]) -> None:
+    """The system's ``(return, kind, at, data)`` notes on several timelines, one statement."""
+    created = TimelineEntry.objects.bulk_create(
+        [
+            TimelineEntry(
+                merchant_id=ret.merchant_id,
+                return_request=ret,
+                kind=kind,
+                actor="system",
+                at=at,
+                data=data,
+            )
+            for ret, kind, at, data in entries
+        ]
+    )
+    for (ret, *_rest), entry in zip(entries, created, strict=True):
+        ret.__dict__.setdefault("_new_timeline", []).append(entry)
 
 
 _EVENT_FOR_STATUS: dict[str, str] = {
@@ -1606,6 +1631,14 @@ def issue_resolutions_together(*, return_ids: Sequence[int], trigger: str) -> li
             if any(i.resolution == Resolution.STORE_CREDIT for i in items[ret.pk])
         ]
     )
+    try:
+        with transaction.atomic():
+            now, terms = clock.now(), _Terms()
+            _issue_money([_plan_money(ret, items[ret.pk], now=now, terms=terms) for ret in due])
+            return left
+    except DomainError:
+        pass  # one refusal refuses the batch's money (all or nothing): rolled back
+    # Each return on its own, as its single job would: the refused one goes to review.
     for ret in due:
         try:
             with transaction.atomic():
@@ -1641,8 +1674,53 @@ def _money_due(ret: Return, trigger: str) -> bool:
 
 def _issue_resolutions(ret: Return, all_items: Sequence[ReturnItem]) -> list[str]:
     """``issue_resolutions`` once the return is locked and due (its items loaded)."""
-    started: list[str] = []
     now = clock.now()
+    money = _plan_money(ret, all_items, now=now, terms=_Terms())
+    _issue_money([money])
+    return money.started + _issue_exchanges(ret, all_items, now=now)
+
+
+@dataclass
+class _ReturnMoney:
+    """What a due return's money asks for, before anything is written (``_plan_money``)."""
+
+    ret: Return
+    now: datetime
+    refund: RefundAsk | None = None
+    transfer: PayoutAsk | None = None
+    credit_lines: LineCount | None = None
+    grant: GrantAsk | None = None
+    credit_minor: int = 0  # with the bonus
+
+    @property
+    def started(self) -> list[str]:
+        return [
+            name
+            for name, ask in (
+                ("bank_transfer", self.transfer),
+                ("refund", self.refund),
+                ("store_credit", self.grant),
+            )
+            if ask is not None
+        ]
+
+
+class _Terms(dict[tuple[int, int], timedelta | None]):
+    """How long store credit lasts under each (merchant, policy version): read once per
+    batch (``_credit_term``)."""
+
+    def of(self, ret: Return) -> timedelta | None:
+        key = (ret.merchant_id, ret.policy_version)
+        if key not in self:
+            self[key] = _credit_term(ret)
+        return self[key]
+
+
+def _plan_money(
+    ret: Return, all_items: Sequence[ReturnItem], *, now: datetime, terms: _Terms
+) -> _ReturnMoney:
+    """The money a locked, due return asks for; the items it does not pay for get their
+    note now (once)."""
     # Only the items still due money: after an inspection, the accepted ones; before it,
     # all but those the warehouse already found missing, wrong or rejected (a job that
     # runs late must not pay for them). The others get a note saying why, once.
@@ -1654,6 +1732,7 @@ def _issue_resolutions(ret: Return, all_items: Sequence[ReturnItem]) -> list[str
         if len(items) == len(all_items)
         else _money_of(ret, all_items, items)
     )
+    plan = _ReturnMoney(ret, now, credit_minor=money.store_credit_minor)
     # What each line gives back, counted against what was paid for it (DESIGN §6).
     refund_lines = [
         (i.order_line_id, i.refund_minor) for i in items if i.resolution == Resolution.REFUND
@@ -1661,7 +1740,7 @@ def _issue_resolutions(ret: Return, all_items: Sequence[ReturnItem]) -> list[str
     cod = ret.order.payment_method == "cash_on_delivery"
     if money.refund_minor and cod and ret.payout_iban:
         # Cash on delivery: back by bank transfer, in the merchant's next transfer file.
-        request_bank_payout(
+        plan.transfer = PayoutAsk(
             merchant=ret.merchant,
             amount=Money(money.refund_minor, ret.currency),
             creditor_name=ret.payout_name or ret.customer.name,
@@ -1670,9 +1749,8 @@ def _issue_resolutions(ret: Return, all_items: Sequence[ReturnItem]) -> list[str
             reference=ret.number,
             lines=refund_lines,
         )
-        started.append("bank_transfer")
     if money.refund_minor and not cod:
-        request_refund(
+        plan.refund = RefundAsk(
             merchant=ret.merchant,
             order_id=ret.order_id,
             amount=Money(money.refund_minor, ret.currency),
@@ -1680,21 +1758,18 @@ def _issue_resolutions(ret: Return, all_items: Sequence[ReturnItem]) -> list[str
             reference=ret.number,
             lines=refund_lines,
         )
-        started.append("refund")
     if money.store_credit_minor:
         credit_items = [i for i in items if i.resolution == Resolution.STORE_CREDIT]
         base = sum(i.refund_minor for i in credit_items)
-        # The base (not the bonus) counts against what each line was paid; lines are
-        # locked before the credit account, as everywhere.
-        count_refund_on_lines(
+        # The base (not the bonus) counts against what each line was paid.
+        plan.credit_lines = LineCount(
             merchant_id=ret.merchant_id,
             kind=LineRefundKind.STORE_CREDIT,
             reference=ret.number,
             lines=[(i.order_line_id, i.refund_minor) for i in credit_items],
             parts=[(f"return-{ret.pk}-credit", base)],
         )
-        grant = grant_store_credit(
-            merchant=ret.merchant,
+        plan.grant = GrantAsk(
             customer=ret.customer,
             amount=Money(base, ret.currency),
             bonus=Money(money.store_credit_minor - base, ret.currency)
@@ -1703,19 +1778,42 @@ def _issue_resolutions(ret: Return, all_items: Sequence[ReturnItem]) -> list[str
             idempotency_key=f"return-{ret.pk}-credit",
             reference=ret.number,
             actor="system",
-            valid_for=_credit_term(ret),
+            valid_for=terms.of(ret),
         )
-        if not grant.replayed:
-            _timeline(
-                ret,
-                kind="store_credit_issued",
-                actor="system",
-                at=now,
-                data={"amount_minor": money.store_credit_minor, "currency": ret.currency},
+    return plan
+
+
+def _issue_money(plans: Sequence[_ReturnMoney]) -> None:
+    """Issue the planned money of locked returns together, all or nothing (a refusal
+    raises and the caller's savepoint rolls it all back), each once per its keys.
+
+    Lock order, as every resolution keeps it: the orders' payments (the refunds), the
+    lines (refunds, transfers, then credits: a batch has locked them all first, in
+    primary-key order), the credit accounts last."""
+    request_refunds([plan.refund for plan in plans if plan.refund is not None])
+    request_bank_payouts([plan.transfer for plan in plans if plan.transfer is not None])
+    credits = [plan for plan in plans if plan.grant is not None and plan.credit_lines]
+    count_refunds_on_lines([plan.credit_lines for plan in credits if plan.credit_lines])
+    by_merchant: dict[int, list[_ReturnMoney]] = {}
+    for plan in credits:
+        by_merchant.setdefault(plan.ret.merchant_id, []).append(plan)
+    issued: list[_ReturnMoney] = []
+    for group in by_merchant.values():
+        grants = grant_store_credits(
+            merchant=group[0].ret.merchant, asks=[p.grant for p in group if p.grant]
+        )
+        issued += [plan for plan, grant in zip(group, grants, strict=True) if not grant.replayed]
+    _timeline_many(
+        [
+            (
+                plan.ret,
+                "store_credit_issued",
+                plan.now,
+                {"amount_minor": plan.credit_minor, "currency": plan.ret.currency},
             )
-        started.append("store_credit")
-    started += _issue_exchanges(ret, all_items, now=now)
-    return started
+            for plan in issued
+        ]
+    )
 
 
 def _credit_term(ret: Return) -> timedelta | None:
