@@ -22,11 +22,14 @@ from awda.orders.models import Order, OrderKind, Payment, PaymentMethod, Replace
 from awda.payments.gateways import sandbox as sandbox_gateway
 from awda.payments.gateways.sandbox import SandboxGateway
 from awda.payments.models import BankPayout, Refund
+from awda.policies.document import parse_policy
+from awda.policies.selectors import active_policy
+from awda.policies.services import replace_policy
 from awda.returns.models import TimelineEntry
 from awda.returns.reports import money_report
 from awda.returns.services import issue_resolutions
 from awda.shipping import services as shipping
-from awda.wallet.models import CreditAccount
+from awda.wallet.models import CreditAccount, LedgerEntry
 from tests import factories
 from tests.exchanges.helpers import deliver, exchange, shop, status_page, tee_order
 
@@ -200,6 +203,21 @@ def test_a_policy_that_credits_the_difference_grants_store_credit_once():
     assert not Refund.objects.exists()
     page = status_page(merchant, order, ret)
     assert "the difference of SAR\u00a050.00 was added to your store credit" in page
+
+
+def test_a_credited_difference_lasts_as_long_as_the_policys_store_credit():
+    merchant = shop(exchange_price_lower="credit_difference")
+    document = active_policy(merchant=merchant)[1].to_data()
+    document["store_credit_expiry_days"] = 90
+    replace_policy(merchant=merchant, document=parse_policy(document))
+    _order, ret, _ex = _issued(merchant, "TEE-S")
+    issue_resolutions(return_id=ret.pk, trigger="ParcelDelivered")
+    factories.run_jobs()
+
+    (entry,) = LedgerEntry.objects.all()
+    assert entry.amount_minor == 5000
+    assert entry.expires_at is not None
+    assert (entry.expires_at - entry.created_at).days == 90
 
 
 def test_repeated_triggers_make_one_replacement_and_move_the_money_once():

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -309,7 +309,13 @@ def _difference_lines(ex: Exchange, amount: int) -> list[tuple[int, int]]:
     return sorted((line_id, minor) for line_id, minor in by_line.items() if minor)
 
 
-def _give_back_difference(ex: Exchange, handling: str, payout_iban: str, payout_name: str) -> str:
+def _give_back_difference(
+    ex: Exchange,
+    handling: str,
+    payout_iban: str,
+    payout_name: str,
+    credit_valid_for: timedelta | None,
+) -> str:
     """Send the shopper the difference of a cheaper replacement; returns how it went."""
     amount = Money(-ex.difference_minor, ex.currency)
     key = f"return-{ex.return_id}-exchange"
@@ -346,6 +352,7 @@ def _give_back_difference(ex: Exchange, handling: str, payout_iban: str, payout_
         idempotency_key=f"{key}-credit",
         reference=ex.reference,
         actor="system",
+        valid_for=credit_valid_for,
     )
     return DifferenceHandling.STORE_CREDIT
 
@@ -374,8 +381,12 @@ def issue_exchange(
     originals_expected: bool = True,
     payout_iban: str = "",
     payout_name: str = "",
+    credit_valid_for: timedelta | None = None,
 ) -> Issued | None:
     """Create the replacement order and settle the difference, once (None: no exchange).
+
+    A cheaper replacement's difference given as store credit lasts ``credit_valid_for``
+    (the policy's term for store credit, as the return's own credit), or never.
 
     ``instant``: at approval, before the items come back — only when the policy allowed
     it, ``customer_risky`` is false and the customer has no other instant exchange whose
@@ -425,7 +436,9 @@ def issue_exchange(
         else:
             _settle_reservations(ex, ReservationStatus.CONSUMED, now)
         if ex.difference_minor < 0:
-            handling = _give_back_difference(ex, handling, payout_iban, payout_name)
+            handling = _give_back_difference(
+                ex, handling, payout_iban, payout_name, credit_valid_for
+            )
         ex.status = ExchangeStatus.AWAITING_PAYMENT if held else ExchangeStatus.ISSUED
         ex.difference_handling = handling
         ex.replacement_order = order

@@ -2010,6 +2010,7 @@ def _issue_exchanges(
         originals_expected=ret.method != ReturnMethod.KEEP_ITEM,
         payout_iban=ret.payout_iban,
         payout_name=ret.payout_name,
+        credit_valid_for=_credit_term(ret),
     )
     if issued is None or issued.replayed:
         return []
