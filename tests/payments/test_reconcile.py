@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
+import hmac
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -13,17 +15,19 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from django.test import Client
 
 from awda import tasks
 from awda.core import clock
 from awda.core.models import Event
 from awda.core.money import Money
+from awda.exchanges import services as exchanges
 from awda.orders.models import Payment
 from awda.payments import services
 from awda.payments.gateways import sandbox
 from awda.payments.gateways.base import GatewayError
 from awda.payments.gateways.base import RefundStatus as GatewayStatus
-from awda.payments.models import GatewayAccount, Refund, RefundStatus
+from awda.payments.models import GatewayAccount, GatewayWebhook, Refund, RefundStatus
 from awda.returns.reports import money_report
 from tests import factories
 
@@ -366,3 +370,126 @@ def test_a_stripe_refusal_to_answer_concludes_nothing(db):
     refund.refresh_from_db()
     assert refund.status == RefundStatus.SUCCEEDED
     assert (summary.checked, summary.unanswered, summary.mismatches) == (1, 1, 0)
+
+
+# -- a gateway's refund webhook: reconciled now, by asking the gateway ----------------------------
+
+
+def _report(merchant, refund: Refund, status: GatewayStatus, message: str = "") -> str:
+    """The sandbox posts its signed ``refund.updated`` to the store's endpoint; the job
+    applies it. Returns what became of the delivery."""
+    account = GatewayAccount.objects.get(merchant=merchant, gateway="sandbox", active=True)
+    reported = sandbox.RefundResult(
+        refund_id=refund.gateway_refund_id or "sbx_re_unknown",
+        status=status,
+        amount_minor=refund.amount_minor,
+        currency=refund.currency,
+        payment_reference=Payment.objects.get(pk=refund.payment_id).reference,
+        failure_message=message,
+    )
+    headers, body = sandbox.SandboxGateway(json.loads(account.settings)).build_webhook(
+        refund=reported
+    )
+    extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()}
+    answer = Client().post(
+        f"/hooks/payments/{account.public_id}/",
+        data=body,
+        content_type="application/json",
+        **extra,
+    )
+    assert answer.status_code in (200, 202)
+    stored = GatewayWebhook.objects.order_by("-pk").first()
+    assert stored is not None
+    exchanges.process_payment_webhook(webhook_id=stored.pk)
+    stored.refresh_from_db()
+    return stored.outcome
+
+
+def test_a_refund_webhook_settles_a_pending_refund_at_once_and_only_once(merchant):
+    refund = _refund(merchant, refund_outcome="pending")
+    sandbox.SandboxGateway({}).settle_refund(
+        refund_id=refund.gateway_refund_id, status=GatewayStatus.SUCCEEDED
+    )
+
+    outcome = _report(merchant, refund, GatewayStatus.SUCCEEDED)
+    _report(merchant, refund, GatewayStatus.SUCCEEDED)  # the gateway's redelivery
+
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.SUCCEEDED
+    assert outcome.startswith(f"refund {refund.gateway_refund_id}: checked 1, settled 1")
+    assert _issued() == 1
+    assert GatewayWebhook.objects.count() == 1  # the redelivery was a duplicate
+
+
+def test_a_refund_webhook_of_a_refusal_sends_the_refund_to_review_with_the_gateways_words(
+    merchant,
+):
+    refund = _refund(merchant, refund_outcome="pending")
+    sandbox.SandboxGateway({}).settle_refund(
+        refund_id=refund.gateway_refund_id, status=GatewayStatus.FAILED,
+        failure_message="expired_or_canceled_card",
+    )  # fmt: skip
+
+    assert "refused 1" in _report(merchant, refund, GatewayStatus.FAILED)
+
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.REVIEW
+    assert refund.failure_message == "expired_or_canceled_card"
+    assert _refunded_on_payment(refund) == 0  # the amount went back to the payment
+
+
+def test_a_refund_webhook_is_checked_with_the_gateway_not_taken_at_its_word(merchant):
+    refund = _refund(merchant, refund_outcome="pending")  # still pending at the gateway
+
+    outcome = _report(merchant, refund, GatewayStatus.SUCCEEDED)
+
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.SENT and refund.claimed_until is None
+    assert "checked 1, settled 0" in outcome
+    assert _issued() == 0
+
+
+def test_a_refund_webhook_about_no_refund_of_ours_is_kept_with_the_reason(merchant):
+    refund = _refund(merchant)  # succeeded: nothing open
+    other = factories.merchant()
+    services.connect_gateway(merchant=other, gateway="sandbox", name="Sandbox", settings={})
+
+    assert _report(other, refund, GatewayStatus.FAILED).endswith("none of ours open")
+
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.SUCCEEDED  # another store's refund is not touched
+
+
+@respx.mock
+def test_stripes_signed_refund_failed_event_sends_a_confirmed_refund_to_review_at_once(db):
+    merchant, refund = _stripe_merchant()
+    account = GatewayAccount.objects.get(merchant=merchant, gateway="stripe")
+    account.settings = json.dumps({"secret_key": "sk_test_x", "webhook_secret": "whsec_x"})
+    account.save(update_fields=["settings"])
+    succeeded = _stripe_refund(id="re_9", payment_intent=PI, amount=24050, currency="sar")
+    respx.post(f"{API}/refunds").respond(200, json=succeeded)
+    assert services.execute_refund(refund_id=refund.pk).status == RefundStatus.SUCCEEDED
+    failed = {**succeeded, "status": "failed", "failure_reason": "expired_or_canceled_card"}
+    fetch = respx.get(f"{API}/refunds/re_9").respond(200, json=failed)
+    event = json.loads((FIXTURES / "fixtures3.json").read_text(encoding="utf-8"))["resources"][
+        "event"
+    ]
+    event.update(id="evt_refund_failed", type="refund.updated", data={"object": failed})
+    body = json.dumps(event).encode()
+    stamp = int(clock.now().timestamp())
+    mac = hmac.new(b"whsec_x", f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+    answer = Client().post(
+        f"/hooks/payments/{account.public_id}/",
+        data=body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=f"t={stamp},v1={mac}",
+    )
+    assert answer.status_code == 202
+    outcome = exchanges.process_payment_webhook(webhook_id=GatewayWebhook.objects.get().pk)
+
+    assert fetch.called and "mismatches 1" in outcome
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.REVIEW
+    assert "expired_or_canceled_card" in refund.failure_message
+    assert _refunded_on_payment(refund) == 0

@@ -71,6 +71,7 @@ from awda.payments.services import (
     create_payment_link,
     finish_gateway_webhook,
     payment_link_account,
+    reconcile_reported_refund,
     request_bank_payout,
     request_refund,
     stored_gateway_event,
@@ -690,25 +691,34 @@ def mark_exchange_paid(
 
 def process_payment_webhook(*, webhook_id: int) -> str:
     """Apply a stored gateway delivery (``payments.receive_gateway_webhook``) once: a paid
-    link marks its exchange paid. Returns what became of it (kept on the row).
+    link marks its exchange paid; a refund the gateway says changed is reconciled with the
+    gateway now (``payments.reconcile_reported_refund``), not at the next hourly pass.
+    Returns what became of it (kept on the row).
 
     Here rather than in payments, which sits below exchanges and can't call them; the
     delivery's row is locked, so two jobs for it apply it once (and ``mark_exchange_paid``
-    is once per link on its own).
+    is once per link on its own). A refund is reconciled after that transaction, as the
+    gateway is asked again (a reconciliation claims an open refund first, so two never ask
+    at once); a job lost in between leaves the delivery unprocessed, for the sweep.
     """
     with transaction.atomic():
         stored = stored_gateway_event(webhook_id=webhook_id)
         if stored is None:
             return "done"
         event = stored.event
-        if event is None:
-            outcome = stored.error
-        elif not event.paid_link_id:
-            # Refund events are settled by the hourly reconciliation, which asks the gateway.
-            outcome = f"ignored: {event.kind or 'nothing to do'}"
-        elif mark_exchange_paid(merchant_id=stored.merchant_id, link_id=event.paid_link_id):
-            outcome = f"paid: {event.paid_link_id}"
+        if event is not None and event.refund is not None and not event.paid_link_id:
+            reported = event.refund
         else:
-            outcome = f"unknown link {event.paid_link_id}"
-        finish_gateway_webhook(webhook_id=stored.webhook_id, outcome=outcome)
-        return outcome[:300]
+            if event is None:
+                outcome = stored.error
+            elif not event.paid_link_id:
+                outcome = f"ignored: {event.kind or 'nothing to do'}"
+            elif mark_exchange_paid(merchant_id=stored.merchant_id, link_id=event.paid_link_id):
+                outcome = f"paid: {event.paid_link_id}"
+            else:
+                outcome = f"unknown link {event.paid_link_id}"
+            finish_gateway_webhook(webhook_id=stored.webhook_id, outcome=outcome)
+            return outcome[:300]
+    outcome = reconcile_reported_refund(account_id=stored.account_id, reported=reported)
+    finish_gateway_webhook(webhook_id=stored.webhook_id, outcome=outcome)
+    return outcome

@@ -833,6 +833,7 @@ class StoredGatewayEvent:
     gateway: str
     event: GatewayEvent | None
     error: str = ""
+    account_id: int = 0
 
 
 def stored_gateway_event(*, webhook_id: int) -> StoredGatewayEvent | None:
@@ -852,7 +853,9 @@ def stored_gateway_event(*, webhook_id: int) -> StoredGatewayEvent | None:
         error = ""
     except MalformedWebhook as exc:
         event, error = None, f"unreadable: {exc}"
-    return StoredGatewayEvent(row.pk, row.merchant_id, row.account.gateway, event, error)
+    return StoredGatewayEvent(
+        row.pk, row.merchant_id, row.account.gateway, event, error, row.account_id
+    )
 
 
 def finish_gateway_webhook(*, webhook_id: int, outcome: str) -> None:
@@ -931,6 +934,45 @@ def reconcile_refunds(
             for refund_id in ids:
                 _reconcile(gateway, refund_id, summary)
     return summary
+
+
+def reconcile_reported_refund(*, account_id: int, reported: RefundResult) -> str:
+    """A gateway's webhook says one of its refunds changed: reconcile ours now (as the
+    hourly pass would), rather than within the hour. The gateway is asked again — the body
+    only says which refund — and no transaction is held meanwhile. Ours is found by the
+    gateway's refund id, or, for a refund whose answer was lost (sent, no id yet), by the
+    payment it was made on. Returns what became of it, for the delivery's row."""
+    account = GatewayAccount.objects.filter(pk=account_id).first()
+    if account is None or account.gateway not in ADAPTERS or not reported.refund_id:
+        return "ignored: no such account or refund"
+    named = Q(gateway_refund_id=reported.refund_id)
+    if reported.payment_reference:
+        named |= Q(
+            gateway_refund_id="",
+            status=RefundStatus.SENT,
+            payment__reference=reported.payment_reference,
+        )
+    ids = list(
+        Refund.objects.filter(
+            named,
+            merchant_id=account.merchant_id,
+            gateway=account.gateway,
+            status__in=[RefundStatus.SENT, RefundStatus.SUCCEEDED],
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if not ids:
+        return f"refund {reported.refund_id}: none of ours open"[:300]
+    summary = Reconciliation()
+    with _using(account) as gateway:
+        for refund_id in ids:
+            _reconcile(gateway, refund_id, summary)
+    return (
+        f"refund {reported.refund_id}: checked {summary.checked}, settled {summary.settled},"
+        f" refused {summary.refused}, mismatches {summary.mismatches},"
+        f" unanswered {summary.unanswered}"
+    )[:300]
 
 
 def _reconcile(gateway: Gateway, refund_id: int, summary: Reconciliation) -> None:
