@@ -26,7 +26,7 @@ from awda.core import clock
 from awda.core.models import Event
 from awda.exchanges import services as exchanges
 from awda.exchanges.models import Exchange, ExchangePayment, ExchangeStatus, PaymentStatus
-from awda.orders.models import Order, OrderKind, ReplacementStatus
+from awda.orders.models import Order, OrderKind, Payment, ReplacementStatus
 from awda.payments import services as payments
 from awda.payments.gateways import sandbox as sandbox_gateway
 from awda.payments.gateways.sandbox import SandboxGateway
@@ -281,7 +281,7 @@ def test_the_sandboxs_signed_paid_link_event_pays_the_exchange_through_the_endpo
     ex, payment = _awaiting_payment(merchant)
     account = GatewayAccount.objects.get(merchant=merchant, gateway="sandbox")
     headers, body = SandboxGateway(json.loads(account.settings)).build_webhook(
-        paid_link_id=payment.link_id
+        paid_link_id=payment.link_id, paid_card_last4="4242"
     )
 
     assert _post(account.public_id, body, headers).status_code == 202
@@ -292,6 +292,7 @@ def test_the_sandboxs_signed_paid_link_event_pays_the_exchange_through_the_endpo
     ex.refresh_from_db()
     assert ex.status == ExchangeStatus.ISSUED
     assert Event.objects.filter(name="ExchangeDifferencePaid").count() == 1
+    assert Payment.objects.get(order=_replacement()).card_last4 == "4242"
 
 
 def test_a_paid_link_no_exchange_made_is_kept_with_the_reason():
@@ -328,6 +329,8 @@ def test_moyasars_recorded_paid_invoice_event_pays_the_exchange_whose_link_it_wa
 
     ex.refresh_from_db()
     assert ex.status == ExchangeStatus.ISSUED
+    # The card Moyasar shows masked ("4111-11XX-XXXX-1111") is kept on the replacement's payment.
+    assert Payment.objects.get(order=_replacement()).card_last4 == "1111"
 
 
 def test_every_gateway_account_gets_its_own_public_id_and_the_sandbox_a_secret():

@@ -713,7 +713,11 @@ def process_payment_webhook(*, webhook_id: int) -> str:
                 outcome = stored.error
             elif not event.paid_link_id:
                 outcome = f"ignored: {event.kind or 'nothing to do'}"
-            elif mark_exchange_paid(merchant_id=stored.merchant_id, link_id=event.paid_link_id):
+            elif mark_exchange_paid(
+                merchant_id=stored.merchant_id,
+                link_id=event.paid_link_id,
+                card_last4=event.paid_card_last4,
+            ):
                 outcome = f"paid: {event.paid_link_id}"
             else:
                 outcome = f"unknown link {event.paid_link_id}"

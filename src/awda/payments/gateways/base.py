@@ -112,6 +112,15 @@ class GatewayEvent:
     kind: str  # the gateway's event type, e.g. "charge.refunded", "refund.updated"
     refund: RefundResult | None = None  # a refund's new state, when the event is about one
     paid_link_id: str = ""  # a payment link that was paid, when the event is about one
+    paid_card_last4: str = ""  # the card that paid it, when the gateway says
+
+
+def card_last4(masked: object) -> str:
+    """The last four digits of a masked card number as a gateway shows it
+    ("4111-11XX-XXXX-1111"), or "" when it shows none."""
+    if not isinstance(masked, str) or not masked[-4:].isdigit():
+        return ""
+    return masked[-4:]
 
 
 class Gateway(Protocol):

@@ -62,6 +62,7 @@ from awda.payments.gateways.base import (
     RefundResult,
     RefundStatus,
     WebhookRejected,
+    card_last4,
 )
 from awda.payments.gateways.http import GatewayHttp
 
@@ -247,7 +248,15 @@ class MoyasarGateway:
             raise MalformedWebhook("Moyasar event has no payment in data")
         invoice_id = payment.get("invoice_id")
         if kind == "payment_paid" and isinstance(invoice_id, str) and invoice_id:
-            return GatewayEvent(event_id=event_id, kind=kind, paid_link_id=invoice_id)
+            source = payment.get("source")
+            return GatewayEvent(
+                event_id=event_id,
+                kind=kind,
+                paid_link_id=invoice_id,
+                paid_card_last4=card_last4(source.get("number"))
+                if isinstance(source, dict)
+                else "",
+            )
         return GatewayEvent(event_id=event_id, kind=kind)
 
     def close(self) -> None:

@@ -55,6 +55,7 @@ from awda.payments.gateways.base import (
     RefundResult,
     RefundStatus,
     WebhookRejected,
+    card_last4,
 )
 
 SIGNATURE_HEADER = "x-sandbox-signature"
@@ -195,9 +196,11 @@ class SandboxGateway:
         *,
         refund: RefundResult | None = None,
         paid_link_id: str = "",
+        paid_card_last4: str = "",
         now: float | None = None,
     ) -> tuple[dict[str, str], bytes]:
-        """The headers and body the sandbox would POST about a refund or a paid link."""
+        """The headers and body the sandbox would POST about a refund or a paid link (and
+        the card that paid it)."""
         if (refund is None) == (not paid_link_id):
             raise ValueError("a sandbox webhook is about one refund or one paid link")
         payload: dict[str, Any]
@@ -215,6 +218,8 @@ class SandboxGateway:
             }
         else:
             payload = {"type": "payment_link.paid", "link_id": paid_link_id}
+            if paid_card_last4:
+                payload["card_last4"] = paid_card_last4
         # The same fact always gets the same event id, as a redelivery would.
         fact = json.dumps(payload, sort_keys=True).encode()
         payload = {"id": "sbx_evt_" + hashlib.sha256(fact).hexdigest()[:24], **payload}
@@ -249,7 +254,12 @@ class SandboxGateway:
             data = json.loads(body)
             event_id, kind = str(data["id"]), str(data["type"])
             if kind == "payment_link.paid":
-                return GatewayEvent(event_id=event_id, kind=kind, paid_link_id=str(data["link_id"]))
+                return GatewayEvent(
+                    event_id=event_id,
+                    kind=kind,
+                    paid_link_id=str(data["link_id"]),
+                    paid_card_last4=card_last4(data.get("card_last4")),
+                )
             if kind != "refund.updated":
                 return GatewayEvent(event_id=event_id, kind=kind)
             refund = data["refund"]
