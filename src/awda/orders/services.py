@@ -409,29 +409,17 @@ def record_customer_return(*, customer_id: int, units: int, value_minor: int) ->
     )
 
 
-def count_refund_on_payments(*, parts: Sequence[tuple[int, int]], locked: bool = False) -> None:
-    """Count ``(payment_id, amount_minor)`` parts as refunded on the order's payments.
-
-    The payments are locked in primary-key order (so two refunds of one order can't
-    deadlock), unless the caller says it holds them already (``locked``, e.g. from
-    ``lock_order_payments``); the database refuses a payment refunded above what it captured
-    (``payment_refund_within_captured``), which the caller turns into its own error.
-    Negative amounts give a part back (a refund the gateway refused).
+def count_refund_on_payments(*, parts: Sequence[tuple[int, int]]) -> None:
+    """Count ``(payment_id, amount_minor)`` parts as refunded on the order's payments, which
+    are locked first in primary-key order (so two refunds of one order can't deadlock); the
+    database refuses a payment refunded above what it captured
+    (``payment_refund_within_captured``). Negative amounts give a part back (a refund the
+    gateway refused). Refunds are counted on the payments by ``save_refunded``.
     """
-    if not locked:
-        ids = sorted({payment_id for payment_id, _amount in parts})
-        list(Payment.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    ids = sorted({payment_id for payment_id, _amount in parts})
+    list(Payment.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
     for payment_id, amount in sorted(parts):
         Payment.objects.filter(pk=payment_id).update(refunded_minor=F("refunded_minor") + amount)
-
-
-def lock_order_payments(*, merchant_id: int, order_id: int) -> list[Payment]:
-    """The order's payments, locked in primary-key order, for a refund to be split on."""
-    return list(
-        Payment.objects.select_for_update()
-        .filter(merchant_id=merchant_id, order_id=order_id)
-        .order_by("pk")
-    )
 
 
 def lock_payments_of(*, merchant_ids: Sequence[int], order_ids: Sequence[int]) -> list[Payment]:
@@ -494,18 +482,6 @@ class LineCount:
             if amount:
                 wanted[line_id] = wanted.get(line_id, 0) + amount
         return wanted
-
-
-def count_refund_on_lines(
-    *,
-    merchant_id: int,
-    kind: LineRefundKind | str,
-    reference: str,
-    lines: Sequence[tuple[int, int]],
-    parts: Sequence[tuple[str, int]],
-) -> None:
-    """Count one resolution against its order lines (``count_refunds_on_lines``)."""
-    count_refunds_on_lines([LineCount(merchant_id, kind, reference, lines, parts)])
 
 
 def count_refunds_on_lines(counts: Sequence[LineCount]) -> None:

@@ -294,12 +294,6 @@ def _check_lines(lines: Sequence[tuple[int, int]] | None, amount: Money) -> None
         raise InvalidInput(_("The lines' amounts must add up to the amount."), field="lines")
 
 
-def _parts(merchant_id: int, request_key: str) -> list[Refund]:
-    return list(
-        Refund.objects.filter(merchant_id=merchant_id, request_key=request_key).order_by("pk")
-    )
-
-
 def _parts_of(asks: Sequence[RefundAsk]) -> dict[tuple[int, str], list[Refund]]:
     """The rows earlier calls made for the asks' keys, by (merchant, key)."""
     found: dict[tuple[int, str], list[Refund]] = {}

@@ -194,11 +194,6 @@ def _new_code_fields() -> tuple[str, dict[str, str]]:
     return code, {"code_prefix": code_prefix(normalised), "code_hash": hash_code(normalised)}
 
 
-def _with_fresh_code(write: Callable[[dict[str, str]], None]) -> str:
-    """Run ``write`` with a new code's columns (``_with_fresh_codes`` for one)."""
-    return _with_fresh_codes(1, lambda fields: write(fields[0]))[0]
-
-
 def _with_fresh_codes(count: int, write: Callable[[list[dict[str, str]]], None]) -> list[str]:
     """Run ``write`` with ``count`` new codes' columns; a prefix another account of the
     merchant already has (about one in 887 million) is retried with other codes."""
@@ -502,8 +497,8 @@ def _previous_of(
     merchant: Merchant, checked: Sequence[_CheckedGrant]
 ) -> dict[str, LedgerTransaction]:
     """``_previous`` for several keys in one query: the transactions they already made."""
-    found = {
-        txn.idempotency_key: txn
+    found: dict[str, LedgerTransaction] = {
+        str(txn.idempotency_key): txn
         for txn in LedgerTransaction.objects.for_merchant(merchant)
         .select_related("account")
         .filter(idempotency_key__in=sorted({c.key for c in checked}))
@@ -511,7 +506,7 @@ def _previous_of(
     for c in checked:
         if c.key in found and found[c.key].request_digest != c.digest:
             raise IdempotencyKeyReused(details={"idempotency_key": c.key})
-    return {key: txn for key, txn in found.items() if key is not None}
+    return found
 
 
 def grant_store_credits(*, merchant: Merchant, asks: Sequence[GrantAsk]) -> list[Grant]:
@@ -600,7 +595,7 @@ def _grant(merchant: Merchant, checked: Sequence[_CheckedGrant]) -> list[Grant]:
                 code=code,
             )
         LedgerEntry.objects.bulk_create(entries)
-        changed = {account.pk: account for account, _code in accounts.values()}
+        changed = {accounts[_account_key(c)][0].pk: accounts[_account_key(c)][0] for c in new}
         for account in changed.values():
             account.updated_at = now
         CreditAccount.objects.bulk_update(
@@ -982,12 +977,12 @@ def rotate_code(*, merchant: Merchant, customer: Customer, currency: str, actor:
             raise NotFound(details={"customer": customer.pk, "currency": currency})
         now = clock.now()
 
-        def write(fields: dict[str, str]) -> None:
-            CreditAccount.objects.filter(pk=account.pk).update(**fields, updated_at=now)
-            account.code_prefix = fields["code_prefix"]
-            account.code_hash = fields["code_hash"]
+        def write(fields: list[dict[str, str]]) -> None:
+            CreditAccount.objects.filter(pk=account.pk).update(**fields[0], updated_at=now)
+            account.code_prefix = fields[0]["code_prefix"]
+            account.code_hash = fields[0]["code_hash"]
 
-        code = _with_fresh_code(write)
+        (code,) = _with_fresh_codes(1, write)
         record_event(
             "StoreCreditCodeRotated",
             {**_account_payload(account), "actor": actor},
