@@ -19,9 +19,11 @@ from awda.core.models import Event
 from awda.core.money import Money
 from awda.wallet.models import CreditAccount, EntryKind, LedgerEntry, LedgerTransaction
 from awda.wallet.services import (
+    GrantAsk,
     claw_back_store_credit,
     expire_store_credit,
     grant_store_credit,
+    grant_store_credits,
     redeem_store_credit,
 )
 from tests import factories
@@ -182,3 +184,45 @@ def test_redemptions_clawbacks_grants_and_expiry_racing_on_one_account_keep_the_
     )
     assert len(expired) == len(set(expired))
     assert CreditAccount.objects.get().balance_minor >= 0
+
+
+def test_overlapping_grant_lists_in_any_order_credit_each_key_once_without_deadlock(db):
+    """Lists of grants to overlapping customers, half of them with no account yet, each list
+    in its own order and every list sent twice: the accounts are locked or opened in one
+    fixed order, so the lists queue instead of deadlocking, and each key credits once."""
+    merchant = factories.merchant()
+    shoppers = [customer(merchant, email=f"s{i}@example.com") for i in range(8)]
+    for shopper in shoppers[:4]:
+        _grant(merchant, shopper, 100, f"opening-{shopper.pk}")
+
+    def asks(i: int) -> list[GrantAsk]:
+        chosen = [shoppers[(i // 2 + step) % 8] for step in range(0, 8, 2)]  # four each
+        if i // 2 % 2:
+            chosen.reverse()
+        return [
+            GrantAsk(shopper, sar(1000 + i), f"list-{i // 2}-{shopper.pk}", f"R-{i}", "system")
+            for shopper in chosen
+        ]
+
+    def attempt(i: int) -> list[int]:
+        # i and i + 1 send the same keys for the same amounts: a retried list.
+        grants = grant_store_credits(merchant=merchant, asks=asks(i - i % 2))
+        return [g.transaction_id for g in grants]
+
+    results = _race(ATTEMPTS - ATTEMPTS % 2, attempt)
+
+    assert all(isinstance(r, list) for r in results), results  # no deadlock, no refusal
+    for i in range(0, len(results), 2):
+        assert results[i] == results[i + 1]  # the retried list got the same transactions
+    granted = LedgerTransaction.objects.filter(idempotency_key__startswith="list-")
+    assert granted.count() == len(results) // 2 * 4
+    for shopper in shoppers:
+        expected = sum(
+            1000 + i
+            for i in range(0, len(results), 2)
+            for ask in asks(i)
+            if ask.customer.pk == shopper.pk
+        ) + (100 if shopper in shoppers[:4] else 0)
+        assert CreditAccount.objects.get(customer=shopper).balance_minor == expected
+    assert CreditAccount.objects.filter(merchant=merchant).count() == 8
+    assert_ledger_consistent(merchant)
