@@ -382,6 +382,14 @@ def email_webhook_disabled(event: Event) -> None:
     )
 
 
+def _refunds_to_push(events: Sequence[Event]) -> list[Event]:
+    """A burst of refunds: only those of a connected store's orders go to the store (one
+    statement for all); those are left for one by one, outside a transaction."""
+    wanted = stores.refunds_to_push(refund_ids=[int(e.payload["refund_id"]) for e in events])
+    return [e for e in events if int(e.payload["refund_id"]) in wanted]
+
+
+@outbox.together(_refunds_to_push)
 @outbox.outside_transaction
 def push_refund_to_store(event: Event) -> None:
     """A refund Awda paid on a store's order is recorded in the store (items, amount)."""

@@ -10,10 +10,12 @@ import httpx
 import pytest
 import respx
 
+from awda.core.money import Money
 from awda.integrations import services
 from awda.integrations.models import PushStatus, StorePush, StoreVariant, StoreWebhook, SyncIssue
 from awda.integrations.shopify import sign
 from awda.orders.models import Order
+from awda.payments.services import request_refund
 from tests import factories
 from tests.integrations.helpers import (
     connect,
@@ -210,6 +212,24 @@ def test_backfill_follows_the_link_header_and_an_order_it_cant_import_doesnt_sto
 
 
 # -- outbound -----------------------------------------------------------------------------
+
+
+def test_of_a_burst_of_refunds_only_those_of_a_connected_stores_orders_are_pushed():
+    merchant = factories.merchant(currency="EUR")
+    store = connect(merchant, "shopify")
+    import_payload(store, payload("shopify-bc-connector", "Order.json"))
+    order = Order.objects.get(merchant=merchant, number="WEB1349")
+    pushed = refunded_return(order, line_ref="11883238293576", quantity=1, amount_minor=5520)
+    own = factories.order(merchant, lines=[factories.line("1", price=10000)])
+    (not_pushed,) = request_refund(
+        merchant=merchant, order_id=own.pk, amount=Money(1000, "EUR"),
+        idempotency_key="own-1", reference="R-OWN",
+    )  # fmt: skip
+
+    assert services.refunds_to_push(refund_ids=[pushed.pk, not_pushed.pk]) == {pushed.pk}
+    store.active = False
+    store.save(update_fields=["active"])
+    assert services.refunds_to_push(refund_ids=[pushed.pk, not_pushed.pk]) == set()
 
 
 @respx.mock

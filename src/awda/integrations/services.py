@@ -659,6 +659,17 @@ _NOT_APPROVED = frozenset(
 )
 
 
+def refunds_to_push(*, refund_ids: Sequence[int]) -> set[int]:
+    """The refunds among these ``push_refund`` has anything to do for: those of an order
+    from a connected store (one statement for a burst of refunds)."""
+    orders = StoreOrder.objects.filter(connection__active=True).values("order_id")
+    return set(
+        Refund.objects.filter(pk__in=refund_ids, payment__order_id__in=orders).values_list(
+            "pk", flat=True
+        )
+    )
+
+
 def returns_to_push(*, return_ids: Sequence[int]) -> set[int]:
     """The returns among these ``push_return`` has anything to do for: those of an order
     from a connected Shopify store (one statement for a batch of approvals)."""
