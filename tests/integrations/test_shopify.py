@@ -214,11 +214,17 @@ def test_backfill_follows_the_link_header_and_an_order_it_cant_import_doesnt_sto
 # -- outbound -----------------------------------------------------------------------------
 
 
-def test_of_a_burst_of_refunds_only_those_of_a_connected_stores_orders_are_pushed():
+def _web1349():
+    """A Shopify store of a EUR merchant, connected, with the connector's recorded order
+    WEB1349 imported: (merchant, connection, order)."""
     merchant = factories.merchant(currency="EUR")
     store = connect(merchant, "shopify")
     import_payload(store, payload("shopify-bc-connector", "Order.json"))
-    order = Order.objects.get(merchant=merchant, number="WEB1349")
+    return merchant, store, Order.objects.get(merchant=merchant, number="WEB1349")
+
+
+def test_of_a_burst_of_refunds_only_those_of_a_connected_stores_orders_are_pushed():
+    merchant, store, order = _web1349()
     pushed = refunded_return(order, line_ref="11883238293576", quantity=1, amount_minor=5520)
     own = factories.order(merchant, lines=[factories.line("1", price=10000)])
     (not_pushed,) = request_refund(
@@ -234,10 +240,7 @@ def test_of_a_burst_of_refunds_only_those_of_a_connected_stores_orders_are_pushe
 
 @respx.mock
 def test_a_refund_awda_paid_is_recorded_in_shopify_with_its_lines_and_no_money_moving():
-    merchant = factories.merchant(currency="EUR")
-    store = connect(merchant, "shopify")
-    import_payload(store, payload("shopify-bc-connector", "Order.json"))
-    order = Order.objects.get(merchant=merchant, number="WEB1349")
+    _merchant, _store, order = _web1349()
     refund = refunded_return(order, line_ref="11883238293576", quantity=1, amount_minor=5520)
     route = respx.post(f"{SHOP}/orders/4670269816904/refunds.json").mock(
         return_value=httpx.Response(201, json={"refund": {"id": 509562969}})
@@ -265,10 +268,7 @@ def test_a_refund_awda_paid_is_recorded_in_shopify_with_its_lines_and_no_money_m
 
 @respx.mock
 def test_a_refund_whose_answer_was_lost_is_looked_up_before_it_is_sent_again():
-    merchant = factories.merchant(currency="EUR")
-    store = connect(merchant, "shopify")
-    import_payload(store, payload("shopify-bc-connector", "Order.json"))
-    order = Order.objects.get(merchant=merchant, number="WEB1349")
+    _merchant, _store, order = _web1349()
     refund = refunded_return(order, line_ref="11883238293576", quantity=1, amount_minor=5520)
     create = respx.post(f"{SHOP}/orders/4670269816904/refunds.json").mock(
         side_effect=httpx.ReadTimeout("slow")
@@ -358,10 +358,7 @@ def test_a_restock_whose_answer_was_lost_goes_to_a_person_and_is_never_repeated(
 
 @respx.mock
 def test_a_requested_return_tags_the_order_through_graphql():
-    merchant = factories.merchant(currency="EUR")
-    store = connect(merchant, "shopify")
-    import_payload(store, payload("shopify-bc-connector", "Order.json"))
-    order = Order.objects.get(merchant=merchant, number="WEB1349")
+    _merchant, _store, order = _web1349()
     refund = refunded_return(order, line_ref="11883238293576", quantity=1, amount_minor=5520)
     route = respx.post(f"{SHOP}/graphql.json").mock(
         return_value=httpx.Response(
