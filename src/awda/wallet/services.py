@@ -308,27 +308,14 @@ def _post(
     now: datetime,
     expires_at: datetime | None = None,
     expired_entry_id: int | None = None,
+    save: bool = True,
 ) -> LedgerEntry:
-    """One movement between the customer's account and the kind's book. The caller holds
-    the account's lock and saves its balance (``_save_balance``) before committing."""
-    entry = _entry(account, txn, kind, amount_minor, now, expires_at, expired_entry_id)
-    entry.save(force_insert=True)
-    return entry
-
-
-def _entry(
-    account: CreditAccount,
-    txn: LedgerTransaction,
-    kind: str,
-    amount_minor: int,
-    now: datetime,
-    expires_at: datetime | None = None,
-    expired_entry_id: int | None = None,
-) -> LedgerEntry:
-    """``_post``'s entry, not yet saved (several are written in one statement); the
-    account's balance in memory moves by the amount."""
+    """One movement between the customer's account and the kind's book; the account's
+    balance in memory moves by the amount. The caller holds the account's lock and saves
+    its balance (``_save_balance``) before committing. ``save=False`` leaves the entry
+    unsaved, for several to be written in one statement."""
     account.balance_minor += amount_minor
-    return LedgerEntry(
+    entry = LedgerEntry(
         merchant_id=account.merchant_id,
         transaction=txn,
         account=account,
@@ -341,6 +328,9 @@ def _entry(
         expired_entry_id=expired_entry_id,
         created_at=now,
     )
+    if save:
+        entry.save(force_insert=True)
+    return entry
 
 
 def _save_balance(account: CreditAccount, now: datetime) -> None:
@@ -566,9 +556,14 @@ def _grant(merchant: Merchant, checked: Sequence[_CheckedGrant]) -> list[Grant]:
                 code = None  # only the first grant to a new account hands out its code
             coded.add(_account_key(c))
             expires = c.ask.expires_at or (now + c.ask.valid_for if c.ask.valid_for else None)
-            entries.append(_entry(account, txn, EntryKind.CREDIT, c.ask.amount.minor, now, expires))
-            if c.bonus.minor:
-                entries.append(_entry(account, txn, EntryKind.BONUS, c.bonus.minor, now, expires))
+            entries += [
+                _post(account, txn, kind, minor, now=now, expires_at=expires, save=False)
+                for kind, minor in (
+                    (EntryKind.CREDIT, c.ask.amount.minor),
+                    (EntryKind.BONUS, c.bonus.minor),
+                )
+                if minor
+            ]
             events.append(
                 NewEvent(
                     "StoreCreditGranted",
