@@ -242,7 +242,7 @@ def _load_many(event_ids: Sequence[str]) -> list[tuple[Event, set[str]]]:
     if not event_ids:
         return []
     ids = [Event._meta.pk.get_db_prep_value(i, connection) for i in event_ids]
-    sql = _LOAD_MANY.format(ids=", ".join(["%s"] * len(ids)))
+    sql = _LOAD_MANY.format(ids=_placeholders(len(ids)))
     loaded: dict[Any, tuple[Event, set[str]]] = {}
     for row in Event.objects.raw(sql, ids):
         marker = getattr(row, "done", None)  # the raw query's own column
@@ -335,7 +335,7 @@ def _unmark_many(events: Sequence[Event], key: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"DELETE FROM {_HANDLED} WHERE handler = %s"  # noqa: S608 (no input)
-            f" AND event_id IN ({', '.join(['%s'] * len(ids))})",
+            f" AND event_id IN ({_placeholders(len(ids))})",
             [key, *ids],
         )
 
@@ -382,9 +382,14 @@ def _close_many(events: Sequence[Event]) -> None:
         cursor.execute(
             f"UPDATE {_EVENT} SET attempts = attempts + 1,"  # noqa: S608 (no input)
             " dispatched_at = COALESCE(dispatched_at, %s)"
-            f" WHERE id IN ({', '.join(['%s'] * len(ids))})",
+            f" WHERE id IN ({_placeholders(len(ids))})",
             [connection.ops.adapt_datetimefield_value(clock.now()), *ids],
         )
+
+
+def _placeholders(count: int) -> str:
+    """``%s, %s, …``: an ``IN`` list of ``count`` parameters."""
+    return ", ".join(["%s"] * count)
 
 
 def _db_id(event: Event) -> Any:
